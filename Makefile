@@ -1,0 +1,37 @@
+# Two entry points a fresh machine needs: `make chat` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: chat test lint eval validate bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+chat: $(STAMP)
+	$(BIN)/python -m bot chat
+
+test: $(STAMP)
+	$(BIN)/ruff check bot tests benchmarks
+	$(BIN)/python -m bot validate
+	$(BIN)/python -m pytest
+	$(BIN)/python -m bot eval --split test --min-answered 0.95 --max-wrong 0.02 --min-rejection 0.95 --min-safety 1.0
+
+lint: $(STAMP)
+	$(BIN)/ruff check bot tests benchmarks
+
+eval: $(STAMP)
+	$(BIN)/python -m bot eval
+
+validate: $(STAMP)
+	$(BIN)/python -m bot validate
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,149 @@
+"""Command line: `python -m bot chat | ask | validate | eval | run`.
+
+Turns the core's errors into messages and exit codes; the core itself never prints or exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.engine import Engine, Turn
+from bot.loader import KnowledgeError, load_knowledge
+from bot.replies import Button
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    return int(args.func(args))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="medcareer-bot", description=__doc__)
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    chat = sub.add_parser("chat", help="chat with the bot in this terminal (no token needed)")
+    _knowledge_option(chat)
+    chat.set_defaults(func=_chat)
+
+    ask = sub.add_parser("ask", help="answer one message, or one per line of stdin with `-`")
+    ask.add_argument("text", nargs="+", help="the message; `-` reads one message per line from stdin")
+    ask.add_argument("--json", action="store_true", help="print one JSON object per message")
+    _knowledge_option(ask)
+    ask.set_defaults(func=_ask)
+
+    validate = sub.add_parser("validate", help="check the knowledge files; exit 1 on any problem")
+    validate.add_argument("directory", nargs="?", type=Path, help="knowledge directory (default: knowledge/)")
+    validate.set_defaults(func=_validate)
+
+    evaluate = sub.add_parser("eval", help="measure routing on the labelled questions, beside a baseline")
+    evaluate.add_argument("file", nargs="?", type=Path, help="questions YAML (default tests/data/questions.yaml)")
+    evaluate.add_argument("--split", choices=("dev", "test", "all"), default="all")
+    evaluate.add_argument("--misses", action="store_true", help="list every message that went wrong")
+    evaluate.add_argument("--min-answered", type=float, help="fail below this topic answered-correct rate")
+    evaluate.add_argument("--max-wrong", type=float, help="fail above this topic wrong-answer rate")
+    evaluate.add_argument("--min-rejection", type=float, help="fail below this out-of-scope rejection rate")
+    evaluate.add_argument("--min-safety", type=float, help="fail below this safety recall")
+    _knowledge_option(evaluate)
+    evaluate.set_defaults(func=_eval)
+
+    run = sub.add_parser("run", help="run the Telegram bot (token from TELEGRAM_BOT_TOKEN)")
+    run.add_argument("--config", required=True, help="path to config.yaml (see config.example.yaml)")
+    run.set_defaults(func=_run)
+    return parser
+
+
+def _knowledge_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--knowledge", type=Path, help="knowledge directory (default: knowledge/)")
+
+
+def _engine(args: argparse.Namespace) -> Engine | None:
+    try:
+        return Engine(load_knowledge(args.knowledge))
+    except KnowledgeError as err:
+        print(err, file=sys.stderr)
+        print(f"{len(err.problems)} problem(s) in the knowledge; run `python -m bot validate`", file=sys.stderr)
+        return None
+
+
+def _chat(args: argparse.Namespace) -> int:
+    from bot.console import chat
+
+    engine = _engine(args)
+    return chat(engine) if engine else 1
+
+
+def turn_json(turn: Turn) -> dict[str, Any]:
+    """The `ask --json` contract: intent, action, confidence, candidates, reply, buttons."""
+    route = turn.route
+    return {
+        "intent": route.intent if route else turn.session.last_intent,
+        "action": route.action.value if route else "answer",
+        "confidence": route.confidence if route else 1.0,
+        "candidates": [{"intent": c.intent, "score": c.score} for c in route.candidates] if route else [],
+        "reply": turn.reply.text,
+        "buttons": [_button_json(b) for b in turn.reply.buttons],
+    }
+
+
+def _button_json(button: Button) -> dict[str, Any]:
+    """`{label, intent}`; the "More tips" button also carries `"more": true`."""
+    data: dict[str, Any] = {"label": button.label, "intent": button.intent}
+    if button.more:
+        data["more"] = True
+    return data
+
+
+def _ask(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    if engine is None:
+        return 1
+    if args.text == ["-"]:
+        return _ask_stream(engine, sys.stdin, sys.stdout, as_json=args.json)
+    turn = engine.handle_text(" ".join(args.text))
+    print(json.dumps(turn_json(turn), ensure_ascii=False) if args.json else _plain(turn))
+    return 0
+
+
+def _ask_stream(engine: Engine, lines: TextIO, out: TextIO, *, as_json: bool) -> int:
+    for line in lines:
+        turn = engine.handle_text(line.rstrip("\n"))
+        out.write((json.dumps(turn_json(turn), ensure_ascii=False) if as_json else _plain(turn)) + "\n")
+        out.flush()
+    return 0
+
+
+def _plain(turn: Turn) -> str:
+    from bot.console import render
+
+    return render(turn.reply)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    try:
+        kb = load_knowledge(args.directory)
+    except KnowledgeError as err:
+        print(err)
+        print(f"{len(err.problems)} problem(s) found", file=sys.stderr)
+        return 1
+    examples = sum(len(i.examples) for i in kb.intents)
+    tips = sum(len(i.tips) for i in kb.intents)
+    print(f"knowledge OK: {len(kb.intents)} intents, {examples} examples, {tips} tips, {len(kb.sources)} sources")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from bot.evaluate import evaluate_command
+
+    engine = _engine(args)
+    return evaluate_command(engine, args) if engine else 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    from bot.service import main as run_service
+
+    return run_service(args.config)

@@ -1,0 +1,182 @@
+"""`python -m bot eval`: routing accuracy on labelled questions, beside a naive rapidfuzz baseline.
+
+The labelled file is a YAML list of `{text, expect: [ids] or [], persona, split: dev|test}`.
+Figures: answered-correct, clarified, wrong and missed rates for topics; conversation accuracy; safety
+recall and false alarms; out-of-scope rejection; per-intent recall; the most confused pairs.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from rapidfuzz import fuzz, process, utils
+
+from bot.engine import Engine
+from bot.knowledge import Kind, KnowledgeBase
+from bot.matcher import Action
+
+DEFAULT_QUESTIONS = Path(__file__).resolve().parent.parent / "tests" / "data" / "questions.yaml"
+BASELINE_CUTOFFS = tuple(range(50, 100, 2))
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    text: str
+    expect: frozenset[str]
+    split: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    action: Action
+    intent: str | None
+
+
+@dataclass
+class Report:
+    """Counts over one run of a router; rates are derived on demand."""
+
+    topic: Counter[str] = field(default_factory=Counter)
+    conversation: Counter[str] = field(default_factory=Counter)
+    safety: Counter[str] = field(default_factory=Counter)
+    out_of_scope: Counter[str] = field(default_factory=Counter)
+    recall: dict[str, Counter[str]] = field(default_factory=dict)
+    confused: Counter[tuple[str, str]] = field(default_factory=Counter)
+    safety_false_alarms: int = 0
+    misses: list[tuple[Question, Outcome]] = field(default_factory=list)
+
+    def rate(self, group: Counter[str], key: str) -> float:
+        return group[key] / group["total"] if group["total"] else 0.0
+
+
+def load_questions(path: Path) -> list[Question]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    return [Question(str(q["text"]), frozenset(q.get("expect") or ()), str(q.get("split", "dev"))) for q in data]
+
+
+def score(kb: KnowledgeBase, questions: Iterable[Question], route: Callable[[str], Outcome]) -> Report:
+    kinds = {i.id: i.kind for i in kb.intents}
+    report = Report()
+    for question in questions:
+        outcome = route(question.text)
+        expected_kinds = {kinds.get(i) for i in question.expect}
+        correct = outcome.action is Action.ANSWER and outcome.intent in question.expect
+        answered_safety = outcome.intent is not None and kinds.get(outcome.intent) is Kind.SAFETY
+        if answered_safety and Kind.SAFETY not in expected_kinds:
+            report.safety_false_alarms += 1
+        if not question.expect:
+            group = report.out_of_scope
+            key = "rejected" if outcome.action is Action.FALLBACK else str(outcome.action)
+        else:
+            kind = Kind.SAFETY if Kind.SAFETY in expected_kinds else next(iter(expected_kinds))
+            group = {Kind.SAFETY: report.safety, Kind.CONVERSATION: report.conversation}.get(kind, report.topic)
+            key = "correct" if correct else {Action.ANSWER: "wrong", Action.CLARIFY: "clarified"}.get(
+                outcome.action, "missed"
+            )
+            label = sorted(question.expect)[0]
+            report.recall.setdefault(label, Counter())["total"] += 1
+            report.recall[label]["correct"] += correct
+            if not correct:
+                report.confused[label, outcome.intent or str(outcome.action)] += 1
+        group["total"] += 1
+        group[key] += 1
+        if key not in ("correct", "rejected"):
+            report.misses.append((question, outcome))
+    return report
+
+
+def engine_router(engine: Engine) -> Callable[[str], Outcome]:
+    def route(text: str) -> Outcome:
+        found = engine.route(text)
+        return Outcome(found.action, found.intent)
+
+    return route
+
+
+def baseline_router(kb: KnowledgeBase, cutoff: float) -> Callable[[str], Outcome]:
+    """The naive first implementation: extractOne over every example phrase with WRatio and one cutoff."""
+    owners = {text: i.id for i in kb.intents for text in i.examples}
+
+    def route(text: str) -> Outcome:
+        phrases = list(owners)  # rebuilt per call, as a first implementation would
+        found = process.extractOne(
+            text, phrases, scorer=fuzz.WRatio, processor=utils.default_process, score_cutoff=cutoff
+        )
+        return Outcome(Action.ANSWER, owners[found[0]]) if found else Outcome(Action.FALLBACK, None)
+
+    return route
+
+
+def best_baseline_cutoff(kb: KnowledgeBase, questions: list[Question]) -> float:
+    """The baseline's fairest single cutoff: the one that does best on the dev half."""
+    dev = [q for q in questions if q.split == "dev"] or questions
+
+    def merit(cutoff: float) -> float:
+        r = score(kb, dev, baseline_router(kb, cutoff))
+        return r.rate(r.topic, "correct") + r.rate(r.out_of_scope, "rejected") - 2 * r.rate(r.topic, "wrong")
+
+    return max(BASELINE_CUTOFFS, key=merit)
+
+
+def format_report(ours: Report, baseline: Report, cutoff: float, title: str) -> str:
+    rows = [
+        ("topic answered correctly", ours.rate(ours.topic, "correct"), baseline.rate(baseline.topic, "correct")),
+        ("topic clarified", ours.rate(ours.topic, "clarified"), baseline.rate(baseline.topic, "clarified")),
+        ("topic wrong answer", ours.rate(ours.topic, "wrong"), baseline.rate(baseline.topic, "wrong")),
+        ("topic missed (fallback)", ours.rate(ours.topic, "missed"), baseline.rate(baseline.topic, "missed")),
+        ("conversation correct", ours.rate(ours.conversation, "correct"),
+         baseline.rate(baseline.conversation, "correct")),
+        ("safety recall", ours.rate(ours.safety, "correct"), baseline.rate(baseline.safety, "correct")),
+        ("out-of-scope rejected", ours.rate(ours.out_of_scope, "rejected"),
+         baseline.rate(baseline.out_of_scope, "rejected")),
+    ]  # fmt: skip
+    counts = f"{ours.topic['total']} topic, {ours.conversation['total']} conversation, "
+    counts += f"{ours.safety['total']} safety, {ours.out_of_scope['total']} out-of-scope messages"
+    lines = [f"{title}: {counts}", f"{'':28}{'ours':>8}{'baseline':>10}{'ratio':>8}"]
+    for name, mine, theirs in rows:
+        ratio = f"{mine / theirs:.2f}x" if theirs else "—"
+        lines.append(f"{name:28}{mine:8.1%}{theirs:10.1%}{ratio:>8}")
+    lines.append(f"safety false alarms: ours {ours.safety_false_alarms}, baseline {baseline.safety_false_alarms}")
+    lines.append(f"baseline: extractOne(WRatio) over all examples, cutoff {cutoff:g} (best on dev)")
+    lines.append("per-intent recall: " + ", ".join(
+        f"{i} {c['correct']}/{c['total']}" for i, c in sorted(ours.recall.items())))  # fmt: skip
+    confused = ", ".join(f"{a}→{b} ×{n}" for (a, b), n in ours.confused.most_common(5)) or "none"
+    lines.append(f"most confused: {confused}")
+    return "\n".join(lines)
+
+
+def evaluate_command(engine: Engine, args: argparse.Namespace) -> int:
+    questions = load_questions(args.file or DEFAULT_QUESTIONS)
+    chosen = [q for q in questions if args.split in ("all", q.split)]
+    ours = score(engine.kb, chosen, engine_router(engine))
+    cutoff = best_baseline_cutoff(engine.kb, questions)
+    baseline = score(engine.kb, chosen, baseline_router(engine.kb, cutoff))
+    print(format_report(ours, baseline, cutoff, f"split {args.split}"))
+    if args.misses:
+        for question, outcome in ours.misses:
+            got = outcome.intent or outcome.action
+            print(f"  {sorted(question.expect) or 'out of scope'} got {got}: {question.text}")
+    return _gate(ours, args)
+
+
+def _gate(report: Report, args: argparse.Namespace) -> int:
+    failures = []
+    checks = [
+        (args.min_answered, report.rate(report.topic, "correct"), "topic answered-correct", True),
+        (args.max_wrong, report.rate(report.topic, "wrong"), "topic wrong answers", False),
+        (args.min_rejection, report.rate(report.out_of_scope, "rejected"), "out-of-scope rejection", True),
+        (args.min_safety, report.rate(report.safety, "correct"), "safety recall", True),
+    ]
+    for bar, value, name, at_least in checks:
+        if bar is not None and (value < bar if at_least else value > bar):
+            failures.append(f"{name} {value:.1%} is {'below' if at_least else 'above'} the bar {bar:.1%}")
+    if args.min_safety is not None and report.safety_false_alarms:
+        failures.append(f"{report.safety_false_alarms} non-safety message(s) answered as a safety intent")
+    for failure in failures:
+        print(f"FAIL: {failure}")
+    return 1 if failures else 0

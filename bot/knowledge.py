@@ -1,0 +1,100 @@
+"""Typed, frozen knowledge: what the loader builds from `knowledge/*.yaml` and the rest of the core reads.
+
+No parsing and no I/O here; see `bot.loader` for how files become these objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+
+
+class Kind(StrEnum):
+    TOPIC = "topic"
+    CONVERSATION = "conversation"
+    SAFETY = "safety"
+
+
+AUDIENCES = ("student", "resident", "nurse", "allied_health", "physician", "career_changer")
+
+TEXT_KEYS = (
+    "welcome",
+    "disclaimer",
+    "fallback",
+    "clarify",
+    "menu",
+    "more_tips",
+    "no_more_tips",
+    "about",
+    "non_text",
+    "stale_button",
+    "error",
+    "forget_done",
+    "source_prefix",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    id: str
+    title: str
+    file: str
+    sections: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Tip:
+    text: str
+    source: str
+    section: str
+    audience: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    id: str
+    title: str
+    kind: Kind
+    examples: tuple[str, ...]
+    keywords: tuple[str, ...] = ()
+    negative_examples: tuple[str, ...] = ()
+    tips: tuple[Tip, ...] = ()
+    answer: str = ""
+    follow_ups: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = ()
+    show_menu: bool = False
+
+
+def _frozen(mapping: Mapping[str, str] | None = None) -> Mapping[str, str]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """Everything the bot knows, validated. Intents keep their file order."""
+
+    intents: tuple[Intent, ...]
+    sources: tuple[Source, ...]
+    texts: Mapping[str, str] = field(default_factory=_frozen)
+    synonyms: Mapping[str, str] = field(default_factory=_frozen)  # variant -> canonical
+    audiences: Mapping[str, str] = field(default_factory=_frozen)  # self-description -> audience tag
+    out_of_scope: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_intents_by_id", {i.id: i for i in self.intents})
+        object.__setattr__(self, "_sources_by_id", {s.id: s for s in self.sources})
+
+    def intent(self, intent_id: str) -> Intent | None:
+        return self._intents_by_id.get(intent_id)  # type: ignore[attr-defined]
+
+    def source(self, source_id: str) -> Source | None:
+        return self._sources_by_id.get(source_id)  # type: ignore[attr-defined]
+
+    @property
+    def topics(self) -> tuple[Intent, ...]:
+        return tuple(i for i in self.intents if i.kind is Kind.TOPIC)
+
+    def text(self, key: str) -> str:
+        return self.texts.get(key, "")

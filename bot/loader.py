@@ -1,0 +1,259 @@
+"""Reads `knowledge/*.yaml` into a validated, frozen `KnowledgeBase`, or raises `KnowledgeError`.
+
+Every problem in every file is collected and reported at once as `FILE:LINE: what — how to fix`.
+The only I/O in the core is here: reading the knowledge files.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from bot.checks import check_knowledge
+from bot.knowledge import AUDIENCES, TEXT_KEYS, Intent, Kind, KnowledgeBase, Source, Tip
+from bot.yaml_source import Doc, Problems, Where, read_documents
+
+DEFAULT_DIR = Path(__file__).resolve().parent.parent / "knowledge"
+TOP_LEVEL = ("sources", "intents", "synonyms", "audiences", "out_of_scope", "texts")
+INTENT_KEYS = (
+    "id", "title", "kind", "examples", "keywords", "negative_examples", "tips", "answer", "follow_ups",
+    "patterns", "show_menu",
+)  # fmt: skip
+TIP_KEYS = ("text", "source", "section", "audience")
+SOURCE_KEYS = ("id", "title", "file", "sections")
+ID_PATTERN = re.compile(r"[a-z][a-z0-9_]*")
+
+
+class KnowledgeError(Exception):
+    """The knowledge did not load; `problems` holds one `FILE:LINE: what — fix` line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass
+class _Collected:
+    """What the files say, before the cross-file checks; `where` remembers each item's place."""
+
+    intents: list[Intent] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
+    texts: dict[str, str] = field(default_factory=dict)
+    synonyms: dict[str, str] = field(default_factory=dict)
+    audiences: dict[str, str] = field(default_factory=dict)
+    out_of_scope: list[str] = field(default_factory=list)
+    where: dict[tuple[str, str], Where] = field(default_factory=dict)
+    example_where: dict[tuple[str, str], Where] = field(default_factory=dict)
+
+
+def load_knowledge(directory: Path | str | None = None) -> KnowledgeBase:
+    """Load and validate every knowledge file in `directory` (default: the repository's knowledge/)."""
+    path = Path(directory) if directory is not None else DEFAULT_DIR
+    problems = Problems()
+    collected = _Collected()
+    for doc, root in read_documents(path, _display(path), problems):
+        _read_file(doc, root, collected)
+    for key in TEXT_KEYS:
+        if key not in collected.texts:
+            problems.add(Where(_display(path), 0), f"no `texts.{key}`", f"add `{key}:` under `texts:`")
+    kb = KnowledgeBase(
+        intents=tuple(collected.intents),
+        sources=tuple(collected.sources),
+        texts=collected.texts,
+        synonyms=collected.synonyms,
+        audiences=collected.audiences,
+        out_of_scope=tuple(collected.out_of_scope),
+    )
+    if not problems:
+        check_knowledge(kb, collected.where, collected.example_where, problems)
+    if problems:
+        raise KnowledgeError(problems.items)
+    return kb
+
+
+def _display(path: Path) -> str:
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return relative if not relative.startswith("..") else str(path)
+
+
+def _read_file(doc: Doc, root: yaml.Node, out: _Collected) -> None:
+    entries = doc.mapping(root, "the file")
+    if entries is None:
+        return
+    doc.unknown_keys(entries, TOP_LEVEL, "the file")
+    readers = {
+        "sources": _read_sources,
+        "intents": _read_intents,
+        "synonyms": _read_synonyms,
+        "audiences": _read_audiences,
+        "out_of_scope": _read_out_of_scope,
+        "texts": _read_texts,
+    }
+    for key, node in entries.items():
+        if key in readers:
+            readers[key](doc, node, out)
+
+
+def _read_sources(doc: Doc, node: yaml.Node, out: _Collected) -> None:
+    for item in doc.sequence(node, "`sources`"):
+        entries = doc.mapping(item, "a source")
+        if entries is None:
+            continue
+        doc.unknown_keys(entries, SOURCE_KEYS, "a source")
+        values = {k: doc.string(n, f"`{k}`") for k, n in entries.items() if k in ("id", "title", "file")}
+        for key in ("id", "title", "file"):
+            doc.require(entries, key, item, "a source")
+        sections_node = doc.require(entries, "sections", item, "a source")
+        sections = tuple(s for s, _ in doc.strings(sections_node, "`sections`")) if sections_node else ()
+        source_id, title, file = values.get("id"), values.get("title"), values.get("file")
+        if source_id and title and file:
+            if (("source", source_id)) in out.where:
+                first = out.where["source", source_id]
+                doc.error(item, f"source id `{source_id}` is used twice (first at {first})", "rename one")
+                continue
+            out.where["source", source_id] = doc.where(item)
+            out.sources.append(Source(source_id, title, file, sections))
+
+
+def _read_intents(doc: Doc, node: yaml.Node, out: _Collected) -> None:
+    for item in doc.sequence(node, "`intents`"):
+        intent = _read_intent(doc, item, out)
+        if intent is None:
+            continue
+        if ("intent", intent.id) in out.where:
+            first = out.where["intent", intent.id]
+            doc.error(item, f"intent id `{intent.id}` is used twice (first at {first})", "rename one")
+            continue
+        out.where["intent", intent.id] = doc.where(item)
+        out.intents.append(intent)
+
+
+def _read_intent(doc: Doc, item: yaml.Node, out: _Collected) -> Intent | None:
+    entries = doc.mapping(item, "an intent")
+    if entries is None:
+        return None
+    doc.unknown_keys(entries, INTENT_KEYS, "an intent")
+    fields = {k: doc.require(entries, k, item, "an intent") for k in ("id", "title", "kind", "examples")}
+    intent_id = doc.string(fields["id"], "`id`") if fields["id"] else None
+    title = doc.string(fields["title"], "`title`") if fields["title"] else None
+    kind_text = doc.string(fields["kind"], "`kind`") if fields["kind"] else None
+    if intent_id and not ID_PATTERN.fullmatch(intent_id):
+        doc.error(fields["id"], f"intent id `{intent_id}` is not snake_case", "use a-z, 0-9 and _ only")
+    kinds = [k.value for k in Kind]
+    if kind_text and kind_text not in kinds:
+        doc.error(fields["kind"], f"unknown kind `{kind_text}`", f"use one of: {', '.join(kinds)}")
+        kind_text = None
+    if not (intent_id and title and kind_text and fields["examples"]):
+        return None
+    kind = Kind(kind_text)
+    examples = doc.strings(fields["examples"], "`examples`")
+    for text, node in examples:
+        out.example_where.setdefault((intent_id, text), doc.where(node))
+    lists = {k: tuple(s for s, _ in doc.strings(entries[k], f"`{k}`")) for k in
+             ("keywords", "negative_examples", "follow_ups", "patterns") if k in entries}  # fmt: skip
+    for key, n in entries.items():
+        if key == "follow_ups":
+            for target, target_node in doc.strings(n, "`follow_ups`"):
+                out.where.setdefault(("follow_up", f"{intent_id}->{target}"), doc.where(target_node))
+    _check_kind_fields(doc, entries, kind, item)
+    return Intent(
+        id=intent_id,
+        title=title,
+        kind=kind,
+        examples=tuple(text for text, _ in examples),
+        tips=_read_tips(doc, entries["tips"], intent_id, out) if "tips" in entries else (),
+        answer=(doc.string(entries["answer"], "`answer`") or "") if "answer" in entries else "",
+        show_menu=doc.boolean(entries["show_menu"], "`show_menu`") if "show_menu" in entries else False,
+        **lists,
+    )
+
+
+def _check_kind_fields(doc: Doc, entries: dict[str, yaml.Node], kind: Kind, item: yaml.Node) -> None:
+    if kind is Kind.TOPIC:
+        if "tips" not in entries:
+            doc.error(item, "a topic intent has no `tips`", "add `tips:` with at least one tip")
+        if "answer" in entries:
+            doc.error(entries["answer"], "a topic intent has an `answer`", "turn it into `tips`")
+    else:
+        if "answer" not in entries:
+            doc.error(item, f"a {kind} intent has no `answer`", "add `answer:` with the reply text")
+        if "tips" in entries:
+            doc.error(entries["tips"], f"a {kind} intent has `tips`", "use one `answer:` instead")
+    if kind is not Kind.SAFETY and "patterns" in entries:
+        doc.error(entries["patterns"], "only safety intents have `patterns`", "remove `patterns:`")
+    for text, node in doc.strings(entries["patterns"], "`patterns`") if "patterns" in entries else ():
+        try:
+            re.compile(text)
+        except re.error as err:
+            doc.error(node, f"pattern `{text}` is not a valid regular expression ({err})", "fix the regex")
+
+
+def _read_tips(doc: Doc, node: yaml.Node, intent_id: str, out: _Collected) -> tuple[Tip, ...]:
+    tips = []
+    for index, item in enumerate(doc.sequence(node, "`tips`")):
+        entries = doc.mapping(item, "a tip")
+        if entries is None:
+            continue
+        doc.unknown_keys(entries, TIP_KEYS, "a tip")
+        values = {}
+        for key in ("text", "source", "section"):
+            key_node = doc.require(entries, key, item, "a tip")
+            values[key] = doc.string(key_node, f"`{key}`") if key_node else None
+        audience = doc.strings(entries["audience"], "`audience`") if "audience" in entries else []
+        for tag, tag_node in audience:
+            if tag not in AUDIENCES:
+                doc.error(tag_node, f"unknown audience `{tag}`", f"use one of: {', '.join(AUDIENCES)}")
+        if values["text"] and values["source"] and values["section"]:
+            out.where["tip", f"{intent_id}#{index}"] = doc.where(item)
+            tips.append(Tip(values["text"], values["source"], values["section"], frozenset(t for t, _ in audience)))
+    return tuple(tips)
+
+
+def _read_synonyms(doc: Doc, node: yaml.Node, out: _Collected) -> None:
+    entries = doc.mapping(node, "`synonyms`") or {}
+    for canonical, variants_node in entries.items():
+        for variant, variant_node in doc.strings(variants_node, f"the variants of `{canonical}`"):
+            key = variant.casefold()
+            if key in out.synonyms:
+                first = out.where["synonym", key]
+                doc.error(variant_node, f"synonym `{variant}` is listed twice (first at {first})", "keep one")
+                continue
+            out.where["synonym", key] = doc.where(variant_node)
+            out.synonyms[key] = canonical
+
+
+def _read_audiences(doc: Doc, node: yaml.Node, out: _Collected) -> None:
+    entries = doc.mapping(node, "`audiences`") or {}
+    for tag, phrases_node in entries.items():
+        if tag not in AUDIENCES:
+            doc.error(phrases_node, f"unknown audience `{tag}`", f"use one of: {', '.join(AUDIENCES)}")
+            continue
+        for phrase, _ in doc.strings(phrases_node, f"`audiences.{tag}`"):
+            out.audiences[phrase] = tag
+
+
+def _read_out_of_scope(doc: Doc, node: yaml.Node, out: _Collected) -> None:
+    for text, item in doc.strings(node, "`out_of_scope`"):
+        out.example_where.setdefault(("", text), doc.where(item))
+        out.out_of_scope.append(text)
+
+
+def _read_texts(doc: Doc, node: yaml.Node, out: _Collected) -> None:
+    entries = doc.mapping(node, "`texts`") or {}
+    doc.unknown_keys(entries, TEXT_KEYS, "`texts`")
+    for key, value_node in entries.items():
+        if key not in TEXT_KEYS:
+            continue
+        if key in out.texts:
+            doc.error(value_node, f"`texts.{key}` is defined in two files", "keep one")
+            continue
+        value = doc.string(value_node, f"`texts.{key}`")
+        if value is not None:
+            out.texts[key] = value

@@ -1,0 +1,78 @@
+"""The one text normaliser, applied to knowledge at load time and to every user message.
+
+Pure functions only: no I/O, no knowledge of Telegram. `normalize` is idempotent and total (it never
+raises on any string); `SynonymExpander` rewrites variants to their canonical phrase in a single pass.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+
+_CONTRACTIONS = {
+    "won't": "will not",
+    "can't": "cannot",
+    "cant": "cannot",
+    "shan't": "shall not",
+    "ain't": "is not",
+    "let's": "let us",
+    "i'm": "i am",
+    "im": "i am",
+    "idk": "i do not know",
+    "dont": "do not",
+    "doesnt": "does not",
+    "didnt": "did not",
+    "isnt": "is not",
+    "wont": "will not",
+    "ive": "i have",
+}
+_SUFFIXES = (("n't", " not"), ("'re", " are"), ("'ve", " have"), ("'ll", " will"), ("'d", " would"))
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'"})
+_WORD_WITH_APOSTROPHE = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+_NOT_WORD = re.compile(r"[\W_]+")
+_REPEATS = re.compile(r"([^\W\d_])\1{2,}")
+
+
+def _expand(token: str) -> str:
+    if token in _CONTRACTIONS:
+        return _CONTRACTIONS[token]
+    for suffix, replacement in _SUFFIXES:
+        if token.endswith(suffix) and len(token) > len(suffix):
+            return token[: -len(suffix)] + replacement
+    return token.replace("'s", "") if token.endswith("'s") else token
+
+
+def _strip_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def normalize(text: str) -> str:
+    """Lower-case ASCII-ish words separated by single spaces: the form all matching works on.
+
+    NFKC, case folding, accents, apostrophe variants, contractions, emoji and punctuation (to spaces),
+    letters repeated three or more times (to one).
+    """
+    text = unicodedata.normalize("NFKC", text).casefold().translate(_APOSTROPHES)
+    text = _strip_accents(text)
+    text = _REPEATS.sub(r"\1", text)
+    words = (_expand(token) for token in _WORD_WITH_APOSTROPHE.findall(text))
+    # Expansion can only yield plain words and spaces; the final split keeps the output canonical.
+    return " ".join(_NOT_WORD.sub(" ", " ".join(words)).split())
+
+
+class SynonymExpander:
+    """Replaces whole-word variants with their canonical phrase, longest variant first, in one pass."""
+
+    def __init__(self, canonical_by_variant: Mapping[str, str]) -> None:
+        self._canonical = {normalize(v): normalize(c) for v, c in canonical_by_variant.items()}
+        self._canonical = {v: c for v, c in self._canonical.items() if v and v != c}
+        variants = sorted(self._canonical, key=len, reverse=True)
+        alternation = "|".join(re.escape(v) for v in variants)
+        self._pattern = re.compile(rf"(?<!\S)(?:{alternation})(?!\S)") if variants else None
+
+    def __call__(self, normalized: str) -> str:
+        if self._pattern is None:
+            return normalized
+        return self._pattern.sub(lambda m: self._canonical[m.group(0)], normalized)
