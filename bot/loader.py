@@ -57,8 +57,8 @@ def load_knowledge(directory: Path | str | None = None) -> KnowledgeBase:
     collected = _Collected()
     for doc, root in read_documents(path, _display(path), problems):
         _read_file(doc, root, collected)
-    for key in TEXT_KEYS:
-        if key not in collected.texts:
+    if collected.texts or not problems:  # with no readable file at all, one problem says enough
+        for key in (k for k in TEXT_KEYS if k not in collected.texts):
             problems.add(Where(_display(path), 0), f"no `texts.{key}`", f"add `{key}:` under `texts:`")
     kb = KnowledgeBase(
         intents=tuple(collected.intents),

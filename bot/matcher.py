@@ -1,14 +1,19 @@
-"""Works out what a message is asking about: safety checks first, then fuzzy scoring over the knowledge.
+"""Works out what a message is asking about: safety checks first, then scoring over the knowledge.
 
-Everything that can be computed from the knowledge is computed once, in `Matcher.__init__`; a message
-costs one normalisation, a few regex searches and one rapidfuzz pass over the examples. Pure: no I/O.
+An intent's score blends two kinds of evidence, both in 0–1:
+- coverage: how much of the message's information (its content words, weighted by how specific each word
+  is to few intents) the intent's examples and keywords account for; unknown words count against it;
+- similarity: rapidfuzz similarity of the whole message to the intent's closest example.
+Coverage comes from an inverted index, so only intents that share a word with the message are scored
+fuzzily: the cost grows with the words in a message, not with the size of the knowledge.
+Everything derivable from the knowledge is computed once, in `Matcher.__init__`. Pure: no I/O.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections import Counter
+from collections import defaultdict
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -19,7 +24,15 @@ from bot.knowledge import Kind, KnowledgeBase
 from bot.normalize import SynonymExpander, normalize
 
 OUT_OF_SCOPE = "__out_of_scope__"
-MIN_CORRECTABLE = 4  # shorter words are too easily "corrected" into the wrong word
+MIN_CORRECTABLE = 4  # shorter words are too easily "corrected" into a different word
+FUZZY_POOL = 8  # intents (by coverage) that get the fuzzy similarity pass
+STOPWORDS = frozenset(
+    "a an the i me my mine we our you your he she it its they them their this that these those am is are was "
+    "were be been being have has had do does did will would shall should can could may might must to of in on "
+    "at by for with about as into from up down out over so than too very just and or but if then there here "
+    "what which who whom whose when where why how not no any some all more most much many also get got im ive "
+    "dont anyone someone something thing things really like want need know think please".split()
+)
 
 
 class Action(StrEnum):
@@ -32,10 +45,11 @@ class Action(StrEnum):
 class Thresholds:
     """Routing cut-offs on the 0–1 intent score; defaults tuned on the dev half of the evaluation set."""
 
-    answer: float = 0.70
-    margin: float = 0.06
-    clarify: float = 0.50
+    answer: float = 0.62
+    margin: float = 0.08
+    clarify: float = 0.42
     safety: float = 0.90
+    coverage_weight: float = 0.5
 
 
 DEFAULT_THRESHOLDS = Thresholds()
@@ -61,37 +75,28 @@ class Matcher:
 
     def __init__(self, kb: KnowledgeBase, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> None:
         self.thresholds = thresholds
-        self.prepare = _Preparer(kb)
-        self._safety = [
-            (i.id, [re.compile(p) for p in i.patterns]) for i in kb.intents if i.kind is Kind.SAFETY
-        ]
+        self.prepare = Preparer(kb)
+        self._safety = [(i.id, [re.compile(p) for p in i.patterns]) for i in kb.intents if i.kind is Kind.SAFETY]
         self._safety_ids = frozenset(i for i, _ in self._safety)
-        phrases: list[str] = []
-        owners: list[str] = []
-        for intent in kb.intents:
-            for text in (*intent.examples, *intent.keywords):
-                phrases.append(self.prepare(text))
-                owners.append(intent.id)
-        for text in kb.out_of_scope:
-            phrases.append(self.prepare(text))
-            owners.append(OUT_OF_SCOPE)
-        self._phrases = phrases
-        self._owners = owners
-        self._negatives = {
-            i.id: [self.prepare(t) for t in i.negative_examples] for i in kb.intents if i.negative_examples
-        }
-        self._keywords = [(i.id, [self.prepare(k) for k in i.keywords]) for i in kb.intents]
-        self._vocabulary = sorted({w for p in phrases for w in p.split()})
-        self._known = frozenset(self._vocabulary)
-        df = Counter(w for p in set(phrases) for w in set(p.split()))
-        self._idf = {w: math.log(1 + len(phrases) / n) for w, n in df.items()}
-        self._correct = lru_cache(maxsize=4096)(self._correct_word)
+        groups = {i.id: (*i.examples, *i.keywords) for i in kb.intents}
+        groups[OUT_OF_SCOPE] = kb.out_of_scope
+        self._phrases = {owner: [self.prepare(t) for t in texts] for owner, texts in groups.items()}
+        self._all_phrases = [p for phrases in self._phrases.values() for p in phrases]
+        self._all_owners = [owner for owner, phrases in self._phrases.items() for _ in phrases]
+        self._negatives = {i.id: [self.prepare(t) for t in i.negative_examples] for i in kb.intents}
+        self._index: dict[str, list[str]] = defaultdict(list)
+        for owner, phrases in self._phrases.items():
+            for word in sorted({w for p in phrases for w in p.split()} - STOPWORDS):
+                self._index[word].append(owner)
+        groups_count = len(self._phrases) + 1
+        self._weight = {w: math.log(groups_count / len(owners)) for w, owners in self._index.items()}
+        self._unknown_weight = math.log(groups_count * 2)
+        self._vocabulary = sorted(self._index)
+        self._correct = lru_cache(maxsize=8192)(self._correct_word)
         self._audience_of = {self.prepare(p): tag for p, tag in kb.audiences.items()}
         alternation = "|".join(re.escape(p) for p in sorted(self._audience_of, key=len, reverse=True) if p)
         self._self_description = (
-            re.compile(rf"\b(?:i am|as|i work as)(?: an?)?(?: \w+){{0,2}}? ({alternation})\b")
-            if alternation
-            else None
+            re.compile(rf"\b(?:i am|as|i work as)(?: an?)?(?: \w+){{0,2}}? ({alternation})\b") if alternation else None
         )
 
     def audience(self, text: str) -> str | None:
@@ -108,51 +113,67 @@ class Matcher:
         for intent_id, patterns in self._safety:
             if any(p.search(normalized) for p in patterns):
                 return Route(Action.ANSWER, intent_id, 1.0, (Candidate(intent_id, 1.0),), normalized)
-        corrected = " ".join(self._correct(w) for w in normalized.split())
-        scores = self._score(corrected)
+        scores = self.scores(normalized)
         ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
-        candidates = tuple(Candidate(i, round(s, 3)) for i, s in ranked if i != OUT_OF_SCOPE)[:3]
-        return self._decide(ranked, candidates, normalized)
+        return self._decide(ranked, normalized)
 
-    def _decide(
-        self, ranked: list[tuple[str, float]], candidates: tuple[Candidate, ...], normalized: str
-    ) -> Route:
+    def scores(self, normalized: str) -> dict[str, float]:
+        """Each plausible intent's 0–1 score for a prepared message (out-of-scope included)."""
+        words = [self._correct(w) for w in normalized.split()]
+        corrected = " ".join(words)
+        coverage = self._coverage(words)
+        pool = sorted(coverage, key=coverage.__getitem__, reverse=True)[:FUZZY_POOL] or self._closest_owners(corrected)
+        alpha = self.thresholds.coverage_weight
+        scores = {}
+        for owner in pool:
+            similarity = self._similarity(corrected, self._phrases[owner])
+            score = alpha * coverage.get(owner, 0.0) + (1 - alpha) * similarity
+            if self._negatives.get(owner) and self._similarity(normalized, self._negatives[owner]) >= max(
+                similarity, 0.8
+            ):
+                score *= 0.3
+            scores[owner] = score
+        return scores
+
+    def _closest_owners(self, query: str) -> list[str]:
+        """For messages made only of common words ("what can you do"): the owners of the closest phrases."""
+        found = process.extract(query, self._all_phrases, scorer=fuzz.ratio, limit=FUZZY_POOL, score_cutoff=60)
+        return list(dict.fromkeys(self._all_owners[index] for _, _, index in found))
+
+    def _coverage(self, words: list[str]) -> dict[str, float]:
+        content = [w for w in dict.fromkeys(words) if w not in STOPWORDS and not w.isdigit()]
+        total = sum(self._weight.get(w, self._unknown_weight) for w in content)
+        found: dict[str, float] = defaultdict(float)
+        for word in content:
+            for owner in self._index.get(word, ()):
+                found[owner] += self._weight[word] / total
+        return found
+
+    @staticmethod
+    def _similarity(query: str, phrases: list[str]) -> float:
+        best = process.extractOne(query, phrases, scorer=fuzz.token_sort_ratio)
+        return best[1] / 100 if best else 0.0
+
+    def _decide(self, ranked: list[tuple[str, float]], normalized: str) -> Route:
         t = self.thresholds
-        if not ranked or ranked[0][0] == OUT_OF_SCOPE or ranked[0][1] < t.clarify:
-            confidence = 0.0 if not ranked else ranked[0][1]
-            return Route(Action.FALLBACK, None, round(confidence, 3), candidates, normalized)
-        best_id, best = ranked[0]
+        candidates = tuple(Candidate(i, round(s, 3)) for i, s in ranked if i != OUT_OF_SCOPE)[:3]
+        best_id, best = ranked[0] if ranked else (OUT_OF_SCOPE, 0.0)
         runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
-        if best_id in self._safety_ids and best < t.safety:
-            return Route(Action.CLARIFY, None, round(best, 3), candidates, normalized)
-        if best >= t.answer and best - runner_up >= t.margin:
+        if best_id == OUT_OF_SCOPE or best < t.clarify:
+            return Route(Action.FALLBACK, None, round(best, 3), candidates, normalized)
+        if best >= t.answer and best - runner_up >= t.margin and (best_id not in self._safety_ids or best >= t.safety):
             return Route(Action.ANSWER, best_id, round(best, 3), candidates, normalized)
-        return Route(Action.CLARIFY, None, round(best, 3), candidates, normalized)
-
-    def _score(self, query: str) -> dict[str, float]:
-        scores: dict[str, float] = {}
-        for _, score, index in process.extract(
-            query, self._phrases, scorer=fuzz.token_set_ratio, limit=None, score_cutoff=40
-        ):
-            owner = self._owners[index]
-            if score > scores.get(owner, 0.0):
-                scores[owner] = score
-        result = {owner: s / 100 for owner, s in scores.items()}
-        for intent_id, negatives in self._negatives.items():
-            if intent_id in result and negatives:
-                worst = process.extractOne(query, negatives, scorer=fuzz.token_set_ratio)
-                if worst and worst[1] / 100 >= result[intent_id]:
-                    result[intent_id] = worst[1] / 100 * 0.5
-        return result
+        close = tuple(c for c in candidates if c.score >= max(t.clarify, best - 0.15))
+        return Route(Action.CLARIFY, None, round(best, 3), close, normalized)
 
     def _correct_word(self, word: str) -> str:
-        if len(word) < MIN_CORRECTABLE or word in self._known or word.isdigit():
+        if len(word) < MIN_CORRECTABLE or word in self._index or word in STOPWORDS or not word.isalpha():
             return word
         found = process.extractOne(word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=80)
         return found[0] if found else word
 
 
-class _Preparer:
+class Preparer:
     """normalize() then synonym expansion: the one path both knowledge and messages take."""
 
     def __init__(self, kb: KnowledgeBase) -> None:

@@ -1,0 +1,70 @@
+"""The command line as scripts and people use it: `ask`, `ask --json -`, `chat`, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO
+
+
+def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, text=True, cwd=REPO, timeout=60
+    )
+
+
+def test_ask_json_has_the_contract_fields(mini_dir: Path) -> None:
+    result = run("ask", "--knowledge", str(mini_dir), "--json", "what is residency like")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert list(data) == ["intent", "action", "confidence", "candidates", "reply", "buttons"]
+    assert data["intent"] == "residency" and data["action"] == "answer"
+    assert 0 < data["confidence"] <= 1
+    assert data["candidates"][0] == {"intent": "residency", "score": data["confidence"]}
+    assert data["reply"].startswith("Residency\n\n• Ask current residents")
+    assert data["buttons"] == [
+        {"label": "More tips", "intent": "residency", "more": True},
+        {"label": "USMLE", "intent": "usmle"},
+    ]
+
+
+def test_ask_json_stream_answers_line_by_line_in_order(mini_dir: Path) -> None:
+    lines = ["what is residency like", "", "how do I become an architect", "I want to kill myself"]
+    result = run("ask", "--knowledge", str(mini_dir), "--json", "-", stdin="\n".join(lines) + "\n")
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [a["action"] for a in answers] == ["answer", "fallback", "fallback", "answer"]
+    assert [a["intent"] for a in answers] == ["residency", None, None, "crisis"]
+
+
+def test_ask_plain_prints_reply_and_numbered_buttons(mini_dir: Path) -> None:
+    result = run("ask", "--knowledge", str(mini_dir), "hello")
+    assert result.stdout == "Hello! Ask me about careers in medicine.\n"
+
+
+def test_chat_follows_numbered_buttons_and_commands(mini_dir: Path) -> None:
+    result = run("chat", "--knowledge", str(mini_dir), stdin="what is residency like\n2\n/topics\n/quit\n")
+    assert result.returncode == 0
+    out = result.stdout
+    assert out.startswith("Hi! I help with careers in medicine.")
+    assert "  [1] More tips\n  [2] USMLE" in out
+    assert "USMLE\n\n• Step 2 CS ended in 2021; plan for Step 2 CK." in out
+    assert out.rstrip().endswith("Pick a topic.\n\n  [1] Residency\n  [2] USMLE\n\nyou>")
+
+
+def test_broken_knowledge_stops_ask_with_the_problems(mini_dir: Path) -> None:
+    (mini_dir / "bad.yaml").write_text("intents: [\n")
+    result = run("ask", "--knowledge", str(mini_dir), "hello")
+    assert result.returncode == 1
+    assert f"{mini_dir}/bad.yaml:2: YAML syntax error" in result.stderr
+    assert "run `python -m bot validate`" in result.stderr
+
+
+def test_validate_exit_codes(mini_dir: Path) -> None:
+    clean = run("validate", str(mini_dir))
+    assert clean.returncode == 0
+    assert clean.stdout == "knowledge OK: 4 intents, 9 examples, 5 tips, 1 sources\n"
+    (mini_dir / "texts.yaml").write_text("texts:\n  welcome: Hi\n  welcome: Hello\n")
+    assert run("validate", str(mini_dir)).returncode == 1

@@ -1,0 +1,102 @@
+"""Routing and replies as a user sees them, on a small knowledge base written for the test."""
+
+from __future__ import annotations
+
+import sys
+import subprocess
+
+import pytest
+
+from bot.engine import Engine, Session
+from bot.matcher import Action
+from tests.conftest import REPO
+
+
+def test_a_clear_question_gets_tips_sources_and_follow_ups(mini_engine: Engine) -> None:
+    turn = mini_engine.handle_text("What is residency like?")
+    assert turn.route is not None and turn.route.action is Action.ANSWER and turn.intent == "residency"
+    text = turn.reply.text
+    assert text.startswith("Residency\n\n• Ask current residents about their call schedule.\nSource: Source One")
+    assert text.count("• ") == 3
+    assert [b.payload for b in turn.reply.buttons] == ["more:residency", "usmle"]
+
+
+def test_more_tips_shows_the_next_tips_not_the_same_ones(mini_engine: Engine) -> None:
+    first = mini_engine.handle_text("what is residency like")
+    more = mini_engine.handle_button("more:residency", first.session)
+    assert "Plan fellowship applications in your second year." in more.reply.text
+    assert "Ask current residents" not in more.reply.text
+    assert [b.payload for b in more.reply.buttons] == ["usmle"]
+
+
+def test_audience_puts_matching_tips_first_and_is_remembered(mini_engine: Engine) -> None:
+    turn = mini_engine.handle_text("I'm a nurse, what is residency like?")
+    assert turn.session.audience == "nurse"
+    assert turn.reply.paragraphs[0].startswith("• Nurses moving into residency-style programmes")
+    later = mini_engine.handle_text("how does the match work", turn.session)
+    assert later.reply.paragraphs[0].startswith("• Nurses moving")
+
+
+@pytest.mark.parametrize("text", ["resdency life", "how does the mach work", "RESIDENCY??? 😩", "residencyyyy"])
+def test_typos_caps_and_emoji_still_route(mini_engine: Engine, text: str) -> None:
+    assert mini_engine.route(text).intent == "residency"
+
+
+def test_synonyms_expand_before_matching(mini_engine: Engine) -> None:
+    route = mini_engine.route("ck prep")
+    assert route.normalized == "step 2 ck prep"
+    assert route.intent == "usmle"
+
+
+@pytest.mark.parametrize("text", ["how do I become an architect", "my network switch keeps dropping", "zzzz qqq"])
+def test_out_of_scope_falls_back_with_the_menu(mini_engine: Engine, text: str) -> None:
+    turn = mini_engine.handle_text(text)
+    assert turn.route is not None and turn.route.action is Action.FALLBACK and turn.route.intent is None
+    assert turn.reply.text.startswith("I can only help with careers in medicine and healthcare.")
+    assert [b.payload for b in turn.reply.buttons] == ["residency", "usmle"]
+
+
+def test_negative_example_keeps_a_look_alike_away(mini_engine: Engine) -> None:
+    assert mini_engine.route("residence permit").intent is None
+
+
+def test_safety_wins_whatever_else_the_message_mentions(mini_engine: Engine) -> None:
+    turn = mini_engine.handle_text("I'm a resident preparing for step 2 ck and I want to kill myself")
+    assert turn.intent == "crisis"
+    assert turn.reply.text == "Please contact emergency services or call or text 988 now."
+
+
+def test_a_middling_match_asks_which_topic_was_meant(mini_engine: Engine) -> None:
+    turn = mini_engine.handle_text("boards or match first?")
+    assert turn.route is not None and turn.route.action is Action.CLARIFY
+    assert turn.reply.text == "Did you mean one of these?"
+    assert {b.payload for b in turn.reply.buttons} == {"residency", "usmle"}
+
+
+def test_stale_button_gets_a_note_and_the_menu(mini_engine: Engine) -> None:
+    turn = mini_engine.handle_button("removed_topic", Session())
+    assert turn.reply.text.startswith("That button is out of date.")
+    assert [b.payload for b in turn.reply.buttons] == ["residency", "usmle"]
+
+
+def test_deep_link_opens_only_topics(mini_engine: Engine) -> None:
+    opened = mini_engine.open_topic("usmle")
+    assert opened is not None and opened.reply.heading == "USMLE"
+    assert mini_engine.open_topic("crisis") is None and mini_engine.open_topic("nope") is None
+
+
+@pytest.mark.parametrize(
+    "text", ["", "   \n\t ", "x" * 10_000, "🙂🙂🙂", "مرحبا، أريد أن أصبح طبيبا", "\x00\x1b[31m\x07", "\ud800"]
+)
+def test_odd_messages_get_a_sensible_reply(mini_engine: Engine, text: str) -> None:
+    turn = mini_engine.handle_text(text)
+    assert turn.reply.text and len(turn.reply.text) <= 4096
+    assert turn.reply.buttons
+
+
+def test_importing_the_core_does_not_import_telegram() -> None:
+    code = (
+        "import sys, bot.engine, bot.loader, bot.cli, bot.console, bot.evaluate\n"
+        "assert 'telegram' not in sys.modules, 'telegram imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)

@@ -1,0 +1,37 @@
+"""The normaliser: what it does to real messages, and that it is total and idempotent."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.normalize import SynonymExpander, normalize
+
+
+def test_case_accents_punctuation_and_emoji() -> None:
+    assert normalize("Café RÉSUMÉ!!! 😩🙏") == "cafe resume"
+
+
+def test_repeated_letters_and_contractions() -> None:
+    assert normalize("Helloooo, I’m sooo tired & can't sleep") == "hello i am so tired cannot sleep"
+
+
+def test_full_width_and_control_characters() -> None:
+    assert normalize("ＵＳＭＬＥ\x00\x07 step\t2") == "usmle step 2"
+
+
+def test_right_to_left_text_is_kept() -> None:
+    assert normalize("مرحبا، كيف؟") == "مرحبا كيف"
+
+
+def test_synonyms_replace_whole_words_only() -> None:
+    expand = SynonymExpander({"med school": "medical school", "ck": "step 2 ck"})
+    assert expand(normalize("Is med school hard? CK prep")) == "is medical school hard step 2 ck prep"
+    assert expand("check the clock") == "check the clock"
+
+
+@given(st.text())
+def test_normalize_is_idempotent_and_total(text: str) -> None:
+    once = normalize(text)
+    assert normalize(once) == once
+    assert once == once.strip() and "  " not in once

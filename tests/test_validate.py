@@ -1,0 +1,138 @@
+"""The validator as a maintainer meets it: exact messages with file and line, all problems in one run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.loader import KnowledgeError, load_knowledge
+from tests.conftest import REPO
+
+
+def problems_of(directory: Path) -> list[str]:
+    with pytest.raises(KnowledgeError) as caught:
+        load_knowledge(directory)
+    return caught.value.problems
+
+
+def relative(directory: Path, name: str) -> str:
+    return str(directory / name)
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_the_mini_knowledge_loads(mini_dir: Path) -> None:
+    kb = load_knowledge(mini_dir)
+    assert [i.id for i in kb.intents] == ["residency", "usmle", "greeting", "crisis"]
+
+
+def test_yaml_syntax_error_names_file_and_line(mini_dir: Path) -> None:
+    edit(mini_dir / "intents.yaml", "    title: USMLE\n", "    title: USMLE: the exams\n")
+    [problem] = problems_of(mini_dir)
+    assert problem.startswith(f"{mini_dir}/intents.yaml:32: YAML syntax error: mapping values are not allowed here")
+    assert problem.endswith("— quote text that contains `: ` (a colon followed by a space)")
+
+
+def test_duplicate_key_is_reported_not_silently_overwritten(mini_dir: Path) -> None:
+    edit(mini_dir / "intents.yaml", "    title: USMLE\n", "    title: USMLE\n    title: Exams\n")
+    assert problems_of(mini_dir) == [
+        f"{mini_dir}/intents.yaml:33: duplicate key `title` (first at line 32) — keep only one of them"
+    ]
+
+
+def test_missing_field_and_wrong_type(mini_dir: Path) -> None:
+    edit(mini_dir / "intents.yaml", "    title: Hello\n", "")
+    edit(mini_dir / "intents.yaml", "    answer: Please contact", "    answer:\n      - Please contact")
+    assert problems_of(mini_dir) == [
+        f"{mini_dir}/intents.yaml:43: an intent has no `title` — add `title:`",
+        f"{mini_dir}/intents.yaml:51: `answer` should be text — write a single string, not a list or mapping",
+    ]
+
+
+def test_unquoted_date_and_boolean(mini_dir: Path) -> None:
+    edit(mini_dir / "intents.yaml", "      - how to prepare for step 2 ck\n", "      - 2021-05-01\n      - yes\n")
+    assert problems_of(mini_dir) == [
+        f"{mini_dir}/intents.yaml:35: an item of `examples` `2021-05-01` was read as a date — put it in quotes",
+        f"{mini_dir}/intents.yaml:36: an item of `examples` `yes` was read as a true/false value — put it in quotes",
+    ]
+
+
+def test_unknown_key_suggests_the_right_one(mini_dir: Path) -> None:
+    edit(mini_dir / "intents.yaml", "    follow_ups: [usmle]\n", "    followups: [usmle]\n")
+    assert problems_of(mini_dir) == [
+        f"{mini_dir}/intents.yaml:30: unknown key `followups` in an intent — did you mean `follow_ups`?"
+    ]
+
+
+def test_duplicate_intent_id_across_files(mini_dir: Path) -> None:
+    (mini_dir / "more.yaml").write_text(
+        "intents:\n  - id: usmle\n    title: Exams\n    kind: conversation\n    answer: Hi\n    examples: [exams]\n"
+    )
+    assert problems_of(mini_dir) == [
+        f"{mini_dir}/more.yaml:2: intent id `usmle` is used twice (first at {mini_dir}/intents.yaml:31) — rename one"
+    ]
+
+
+def test_unknown_follow_up_source_and_section(mini_dir: Path) -> None:
+    edit(mini_dir / "intents.yaml", "    follow_ups: [residency]\n", "    follow_ups: [residncy]\n")
+    edit(mini_dir / "intents.yaml", "        source: s1\n        section: USMLE Step 2", "        source: s9\n"
+         "        section: USMLE Step 2")  # fmt: skip
+    edit(mini_dir / "intents.yaml", "section: Intro\n        audience", "section: Outro\n        audience")
+    assert problems_of(mini_dir) == [
+        f"{mini_dir}/intents.yaml:20: section `Outro` is not a section of source `s1` — "
+        "use one of: Intro; Residency Training; USMLE Step 2",
+        f"{mini_dir}/intents.yaml:42: follow-up `residncy` is not an intent id — fix the id or add the intent",
+        f"{mini_dir}/intents.yaml:39: unknown source `s9` — use a source id (s1)",
+    ]
+
+
+def test_example_listed_under_two_intents_after_normalising(mini_dir: Path) -> None:
+    edit(mini_dir / "intents.yaml", "      - best question bank for the boards\n",
+         "      - best question bank for the boards\n      - What is residency like?\n")  # fmt: skip
+    assert problems_of(mini_dir) == [
+        f"{mini_dir}/intents.yaml:37: example `What is residency like?` is also listed under `residency` "
+        f"(at {mini_dir}/intents.yaml:11) — keep the phrase under one intent only"
+    ]
+
+
+def test_telegram_limits(mini_dir: Path) -> None:
+    long_id = "a_" + "x" * 60
+    edit(mini_dir / "intents.yaml", "  - id: greeting\n    title: Hello\n",
+         f"  - id: {long_id}\n    title: A greeting button label far too long for a phone\n")  # fmt: skip
+    edit(mini_dir / "intents.yaml", "    answer: Please contact", "    answer: " + "x" * 4100 + " Please contact")
+    assert problems_of(mini_dir) == [
+        f"{mini_dir}/intents.yaml:43: intent id `{long_id}` is too long for a button — shorten it (≤ 40 bytes)",
+        f"{mini_dir}/intents.yaml:43: title `A greeting button label far too long for a phone` is over 32 characters"
+        " — shorten the button label",
+        f"{mini_dir}/intents.yaml:48: a reply of `crisis` is 4159 characters, over Telegram's 4096 — "
+        "shorten its tips or answer",
+    ]
+
+
+def test_every_problem_in_one_run_via_cli(mini_dir: Path) -> None:
+    edit(mini_dir / "intents.yaml", "    title: Hello\n", "")
+    edit(mini_dir / "intents.yaml", "    kind: topic\n", "    kind: topik\n")
+    (mini_dir / "broken.yaml").write_text("intents:\n  - id: x\n   title: bad indent\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "validate", str(mini_dir)], capture_output=True, text=True, cwd=REPO
+    )
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"{mini_dir}/broken.yaml:3: YAML syntax error")
+    assert f"{mini_dir}/intents.yaml:9: unknown kind `topik` — use one of: topic, conversation, safety" in lines
+    assert f"{mini_dir}/intents.yaml:43: an intent has no `title` — add `title:`" in lines
+    assert "3 problem(s) found" in result.stderr
+
+
+def test_shipped_knowledge_validates_clean() -> None:
+    result = subprocess.run([sys.executable, "-m", "bot", "validate"], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.startswith("knowledge OK: ")
+    assert " intents, " in result.stdout and " tips, 5 sources" in result.stdout
