@@ -13,16 +13,18 @@ import json
 import logging
 import sqlite3
 import sys
+import warnings
 from collections.abc import Sequence
 
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.config import Config, ConfigError, LogConfig, load_config
 from bot.loader import KnowledgeError
-from bot.runtime import Runtime, build_engine
 from bot.state import SqliteStateStore
 from bot.telegram_app import ALLOWED_UPDATES, build_application
+from bot.telegram_runtime import Runtime, build_engine
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +79,9 @@ def configure_logging(log: LogConfig, *, secrets: Sequence[str] = ()) -> None:
     root.setLevel(log.level)
     for name in NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    logging.captureWarnings(True)  # library warnings become log lines in the same format
+    # python-telegram-bot warns on every 429 about a future type change we already handle
+    warnings.filterwarnings("ignore", message=".*retry_after.*", category=PTBDeprecationWarning)
 
 
 def main(config_path: str) -> int:

@@ -8,14 +8,12 @@ message text above DEBUG.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Callable
 
-from telegram import BotCommand, LinkPreviewOptions, Message, MessageEntity, ReplyParameters, Update
-from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -31,9 +29,10 @@ from telegram.ext import (
 from bot.engine import Engine, Session, Turn
 from bot.loader import KnowledgeError
 from bot.matcher import Action
-from bot.replies import Reply, fallback_reply, parse_payload
-from bot.runtime import Runtime
-from bot.telegram_render import fit_lines, render_html, render_keyboard, render_stats
+from bot.replies import fallback_reply, parse_payload
+from bot.telegram_io import addressed_text, runtime_of, send
+from bot.telegram_render import fit_lines, render_stats
+from bot.telegram_runtime import Runtime
 
 logger = logging.getLogger(__name__)
 
@@ -45,58 +44,12 @@ COMMANDS = (
     ("about", "What this bot is and its sources"),
     ("forget", "Delete everything stored about you"),
 )
-SEND_ATTEMPTS = 3
 RATE_LIMIT_RETRIES = 3
 NON_TEXT = (
     filters.Sticker.ALL | filters.PHOTO | filters.VOICE | filters.AUDIO | filters.VIDEO | filters.VIDEO_NOTE
     | filters.ANIMATION | filters.Document.ALL | filters.LOCATION | filters.VENUE | filters.CONTACT
     | filters.POLL | filters.Dice.ALL
 )  # fmt: skip
-T = TypeVar("T")
-
-
-def _runtime(context: ContextTypes.DEFAULT_TYPE) -> Runtime:
-    return context.application.bot_data["runtime"]
-
-
-# --- sending --------------------------------------------------------------------------------------
-
-
-async def _retrying(call: Callable[[], Awaitable[T]]) -> T:
-    """Retry a Bot API call on server errors and on flood control the rate limiter did not absorb."""
-    for attempt in range(1, SEND_ATTEMPTS + 1):
-        try:
-            return await call()
-        except RetryAfter as err:
-            if attempt == SEND_ATTEMPTS:
-                raise
-            wait = err.retry_after
-            await asyncio.sleep((wait if isinstance(wait, int) else wait.total_seconds()) + 0.1)
-        except (BadRequest, TimedOut):
-            raise  # a bad request fails again; after a timeout the message may have arrived already
-        except NetworkError:
-            if attempt == SEND_ATTEMPTS:
-                raise
-            await asyncio.sleep(0.5 * attempt)
-    raise AssertionError("unreachable")
-
-
-async def send(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply | str) -> None:
-    """Send a reply (or ready-made HTML) to the update's chat; in groups, as a reply to the message."""
-    chat = update.effective_chat
-    if chat is None:
-        return
-    text = reply if isinstance(reply, str) else render_html(reply)
-    markup = None if isinstance(reply, str) else render_keyboard(reply)
-    message = update.message
-    quote = (
-        ReplyParameters(message.message_id, allow_sending_without_reply=True)
-        if message is not None and chat.type != ChatType.PRIVATE
-        else None
-    )
-    await _retrying(
-        lambda: context.bot.send_message(chat.id, text, reply_markup=markup, reply_parameters=quote)
-    )
 
 
 async def _converse(
@@ -110,7 +63,7 @@ async def _converse(
     user = update.effective_user
     if user is None:
         return
-    rt = _runtime(context)
+    rt = runtime_of(context)
     rt.unblocked(user.id)
     async with rt.locks.hold(user.id):
         turn, kind = act(rt.engine, rt.store.get_session(user.id))
@@ -150,22 +103,22 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/topics: the topic menu."""
-    await send(update, context, _runtime(context).engine.menu())
+    await send(update, context, runtime_of(context).engine.menu())
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/help: what the bot can help with."""
-    await send(update, context, _runtime(context).engine.help())
+    await send(update, context, runtime_of(context).engine.help())
 
 
 async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/about: what the bot is, its sources, and that it gives no medical advice."""
-    await send(update, context, _runtime(context).engine.about())
+    await send(update, context, runtime_of(context).engine.about())
 
 
 async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/forget: delete everything stored about this user."""
-    rt = _runtime(context)
+    rt = runtime_of(context)
     if update.effective_user is not None:
         async with rt.locks.hold(update.effective_user.id):
             rt.store.forget_user(update.effective_user.id)
@@ -203,17 +156,17 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Stickers, photos, voice, files, locations…: say the bot reads text questions, show the menu."""
-    await send(update, context, _runtime(context).engine.fixed("non_text", with_menu=True))
+    await send(update, context, runtime_of(context).engine.fixed("non_text", with_menu=True))
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A command the bot does not have: the ordinary fallback."""
-    await send(update, context, fallback_reply(_runtime(context).engine.kb))
+    await send(update, context, fallback_reply(runtime_of(context).engine.kb))
 
 
 async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/reload (admins): re-read the knowledge and swap it in whole, or keep the old one and show why not."""
-    rt = _runtime(context)
+    rt = runtime_of(context)
     user = update.effective_user
     if not rt.is_admin(user.id if user else None):
         await unknown_command(update, context)
@@ -233,7 +186,7 @@ async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/stats (admins): users, messages, outcome shares, top topics, most frequent unanswered questions."""
-    rt = _runtime(context)
+    rt = runtime_of(context)
     user = update.effective_user
     if not rt.is_admin(user.id if user else None):
         await unknown_command(update, context)
@@ -247,36 +200,16 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     update_id = update.update_id if isinstance(update, Update) else None
     user = update.effective_user if isinstance(update, Update) else None
     if isinstance(error, Forbidden):
-        if _runtime(context).first_block(user.id if user else None):
+        if runtime_of(context).first_block(user.id if user else None):
             logger.info("update %s: the user has blocked the bot or left the chat; not replying", update_id)
         return
     logger.error("update %s failed: %s", update_id, type(error).__name__, exc_info=error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     try:
-        await send(update, context, _runtime(context).engine.fixed("error"))
+        await send(update, context, runtime_of(context).engine.fixed("error"))
     except TelegramError as err:
         logger.warning("update %s: could not send the apology either: %s", update_id, type(err).__name__)
-
-
-# --- groups ---------------------------------------------------------------------------------------
-
-
-def addressed_text(message: Message, bot_id: int, bot_username: str | None) -> str | None:
-    """The text meant for the bot, or None: all of a private message; in a group, a reply to one of the
-    bot's messages, or a message mentioning it (without the mention)."""
-    text = message.text or ""
-    if message.chat.type == ChatType.PRIVATE:
-        return text
-    replied = message.reply_to_message
-    if replied is not None and replied.from_user is not None and replied.from_user.id == bot_id:
-        return text
-    mention = f"@{bot_username}".casefold() if bot_username else None
-    found = message.parse_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION])
-    for entity, value in found.items():
-        if (entity.user is not None and entity.user.id == bot_id) or value.casefold() == mention:
-            return (text[: entity.offset] + text[entity.offset + entity.length :]).strip()
-    return None
 
 
 # --- the application ------------------------------------------------------------------------------

@@ -19,9 +19,9 @@ from typing import Any
 import yaml
 
 from bot.config import load_config
-from bot.runtime import Runtime, build_engine
 from bot.state import SqliteStateStore
 from bot.telegram_app import ALLOWED_UPDATES, build_application
+from bot.telegram_runtime import Runtime, build_engine
 from tests.fake_bot_api import Call, FakeBotApi
 
 REPO = Path(__file__).resolve().parent.parent
@@ -119,10 +119,10 @@ class BotProcess:
             self.kill()
             raise AssertionError(f"the bot did not start; its log:\n{self.log}") from None
 
-    def terminate(self, *, timeout: float = 5.0) -> tuple[int, float]:
-        """SIGTERM; returns the exit code and how long the process took to exit."""
+    def terminate(self, sig: int = signal.SIGTERM, *, timeout: float = 5.0) -> tuple[int, float]:
+        """Send SIGTERM (or `sig`); returns the exit code and how long the process took to exit."""
         started = time.monotonic()
-        self.process.send_signal(signal.SIGTERM)
+        self.process.send_signal(sig)
         try:
             code = self.process.wait(timeout=timeout + 5)
         finally:

@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 from bot.engine import Session
-from tests.fake_bot_api import BOT_ID, BOT_USERNAME, Call, FakeBotApi, callback, message, sticker
+from tests.fake_bot_api import BOT_ID, BOT_USERNAME, Call, FakeBotApi
 from tests.telegram_harness import ADMIN_ID, InProcessBot, exchange, write_config
+from tests.telegram_updates import callback, message, sticker
 
 USER = 1001
 WELCOME = "Hi! I help with careers in medicine."
@@ -24,6 +25,7 @@ DISCLAIMER = "Career guidance only, not medical advice."
 FALLBACK = "I can only help with careers in medicine and healthcare."
 MENU = ["residency", "usmle"]
 
+pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning")
 Scenario = Callable[[InProcessBot, FakeBotApi], Awaitable[None]]
 
 

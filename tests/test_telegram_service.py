@@ -7,6 +7,8 @@ knowledge, so editing a tip's wording does not break them.
 from __future__ import annotations
 
 import json
+import logging
+import signal
 import subprocess
 import sys
 import time
@@ -20,8 +22,10 @@ import pytest
 
 from bot.knowledge import KnowledgeBase
 from bot.loader import load_knowledge
-from tests.fake_bot_api import Call, FakeBotApi, callback, message, sticker
+from bot.service import JsonLineFormatter, RedactingFormatter
+from tests.fake_bot_api import Call, FakeBotApi
 from tests.telegram_harness import ADMIN_ID, REPO, SECRET, TOKEN, BotProcess, free_port, write_config
+from tests.telegram_updates import callback, message, sticker
 
 USER = 5150
 QUESTIONS = {  # three questions whose routing is unambiguous
@@ -119,7 +123,8 @@ def test_polling_journey_then_sigterm_exits_cleanly(tmp_path: Path, api: FakeBot
 def test_webhook_journey_and_the_secret_token_check(tmp_path: Path, api: FakeBotApi, kb: KnowledgeBase) -> None:
     port = free_port()
     hook = {"listen": "127.0.0.1", "port": port, "path": "/tg-hook", "public_url": "https://bot.example.org/tg"}
-    config = write_config(tmp_path, api, REPO / "knowledge", mode="webhook", webhook=hook)
+    log = {"level": "DEBUG", "format": "json"}
+    config = write_config(tmp_path, api, REPO / "knowledge", mode="webhook", webhook=hook, log=log)
     bot = BotProcess(config, env={"TELEGRAM_WEBHOOK_SECRET": SECRET})
     try:
         bot.wait_ready(api, "setWebhook")
@@ -134,10 +139,13 @@ def test_webhook_journey_and_the_secret_token_check(tmp_path: Path, api: FakeBot
 
         check_journey(api, deliver, kb)
     finally:
-        code, seconds = bot.terminate()
+        code, seconds = bot.terminate(signal.SIGINT)
     assert code == 0, bot.log
     assert seconds <= 5
     assert SECRET not in bot.log and TOKEN not in bot.log
+    entries = [json.loads(line) for line in bot.log.splitlines()]
+    assert {"time", "level", "logger", "message"} <= set(entries[0])
+    assert any(e["message"] == "stopped; state saved" for e in entries)
 
 
 def test_state_survives_sigterm_mid_reply_and_a_restart(tmp_path: Path, api: FakeBotApi, kb: KnowledgeBase) -> None:
@@ -189,3 +197,31 @@ def test_a_bad_config_or_missing_token_stops_start_up_with_one_line(tmp_path: Pa
     assert typo.returncode == 2
     assert typo.stderr == f"error: {config}: mdoe: unknown key — did you mean 'mode'?\n"
     assert not api.calls()
+
+
+def test_log_lines_as_json_with_secrets_redacted() -> None:
+    formatter = RedactingFormatter(JsonLineFormatter(), [TOKEN, ""])
+    try:
+        raise ValueError(f"POST {TOKEN}/sendMessage failed")
+    except ValueError:
+        args = (f"/bot{TOKEN}/getMe",)
+        record = logging.LogRecord("bot.x", logging.ERROR, __file__, 1, "url %s", args, sys.exc_info())
+    entry = json.loads(formatter.format(record))
+    assert (entry["level"], entry["logger"], entry["message"]) == ("ERROR", "bot.x", "url /bot[redacted]/getMe")
+    assert "ValueError: POST [redacted]/sendMessage failed" in entry["exception"]
+    assert TOKEN not in formatter.format(record)
+
+
+def test_deployment_files_run_the_same_command() -> None:
+    unit = (REPO / "deploy" / "medcareer-bot.service").read_text(encoding="utf-8")
+    command = "ExecStart=/opt/medcareer-bot/.venv/bin/python -m bot run --config /etc/medcareer-bot/config.yaml"
+    for line in ("Restart=on-failure", "EnvironmentFile=/etc/medcareer-bot/env", "User=medcareer-bot",
+                 "WorkingDirectory=/opt/medcareer-bot", "StateDirectory=medcareer-bot", "RestartPreventExitStatus=2",
+                 command):  # fmt: skip
+        assert f"\n{line}\n" in unit
+    docker = (REPO / "Dockerfile").read_text(encoding="utf-8")
+    for line in ("FROM python:3.11-slim", "RUN pip install .", "USER bot", 'VOLUME ["/state"]',
+                 'CMD ["python", "-m", "bot", "run", "--config", "/config/config.yaml"]'):  # fmt: skip
+        assert f"\n{line}\n" in docker
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "\n## Deploying\n" in readme and "deploy/medcareer-bot.service" in readme

@@ -1,4 +1,4 @@
-"""The running service's shared parts: the current `Engine`, the state store, per-user locks.
+"""The running Telegram service's shared parts: the current `Engine`, the state store, per-user locks.
 
 `Runtime.reload()` builds and validates a whole new knowledge base and engine off the event loop and swaps
 it in with one assignment; on `KnowledgeError` the old engine keeps serving. Handlers read `runtime.engine`
