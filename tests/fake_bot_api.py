@@ -180,6 +180,8 @@ class FakeBotApi:
                     f"{failure.retry_after}", "parameters": {"retry_after": failure.retry_after}}  # fmt: skip
         elif failure.status == 403:
             body = {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
+        elif failure.status == 401:
+            body = {"ok": False, "error_code": 401, "description": "Unauthorized"}
         elif failure.status == 400:
             body = {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}
         else:

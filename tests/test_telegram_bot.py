@@ -90,6 +90,19 @@ def test_buttons_answer_the_query_and_more_tips_pages_on(tmp_path: Path, api: Fa
     assert [c.params["callback_query_id"] for c in api.calls("answerCallbackQuery")] == ["q-more", "q-usmle"]
 
 
+def test_one_users_quick_messages_are_answered_in_order_on_the_latest_session(
+    tmp_path: Path, api: FakeBotApi, mini_dir: Path
+) -> None:
+    async def scenario(bot: InProcessBot, api: FakeBotApi) -> None:
+        api.push_update(message(USER, "what is residency like"))
+        api.push_update(callback(USER, "more:residency", query_id="q-more"))
+        first, more = await asyncio.to_thread(api.wait_for, "sendMessage", 2)
+        assert first.text.startswith("Residency\n\n• Ask current residents")
+        assert "Plan fellowship applications in your second year." in more.text
+
+    run_bot(tmp_path, api, mini_dir, scenario)
+
+
 def test_deep_link_opens_the_topic_and_an_unknown_one_shows_the_menu(
     tmp_path: Path, api: FakeBotApi, mini_dir: Path
 ) -> None:
@@ -157,14 +170,17 @@ def test_a_long_message_is_matched_on_its_start(tmp_path: Path, api: FakeBotApi,
     run_bot(tmp_path, api, mini_dir, scenario, max_message_chars=len("what is residency like"))
 
 
-def test_a_429_on_the_first_send_still_delivers(tmp_path: Path, api: FakeBotApi, mini_dir: Path) -> None:
+@pytest.mark.parametrize("rate_limiter", [True, False])
+def test_a_429_on_the_first_send_still_delivers(
+    tmp_path: Path, api: FakeBotApi, mini_dir: Path, rate_limiter: bool
+) -> None:
     async def scenario(bot: InProcessBot, api: FakeBotApi) -> None:
         api.fail_next("sendMessage", 1, status=429, retry_after=1)
         refused, delivered = await exchange(api, message(USER, "/start"), replies=2)
         assert refused.text == delivered.text
         assert delivered.text.startswith(WELCOME)
 
-    run_bot(tmp_path, api, mini_dir, scenario)
+    run_bot(tmp_path, api, mini_dir, scenario, rate_limiter=rate_limiter)
 
 
 def test_server_errors_on_sending_and_polling_are_ridden_out(

@@ -199,6 +199,26 @@ def test_a_bad_config_or_missing_token_stops_start_up_with_one_line(tmp_path: Pa
     assert not api.calls()
 
 
+def test_broken_knowledge_or_a_rejected_token_stop_start_up_with_exit_1(
+    tmp_path: Path, api: FakeBotApi, shipped_copy: Path
+) -> None:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TELEGRAM_BOT_TOKEN": TOKEN}
+    config = write_config(tmp_path, api, shipped_copy)
+    api.fail_next("getMe", 1, status=401)
+    rejected = run_command(config, env)
+    assert rejected.returncode == 1
+    assert "Telegram rejected the bot token: check TELEGRAM_BOT_TOKEN or telegram.token_file" in rejected.stderr
+    assert TOKEN not in rejected.stderr
+
+    texts = shipped_copy / "texts.yaml"
+    texts.write_text(texts.read_text(encoding="utf-8") + "\ntexts: {}\n", encoding="utf-8")
+    broken = run_command(config, env)
+    assert broken.returncode == 1
+    assert f"the knowledge in {shipped_copy} does not load:" in broken.stderr
+    assert "texts.yaml:" in broken.stderr
+    assert [c.method for c in api.calls()] == ["getMe"]
+
+
 def test_log_lines_as_json_with_secrets_redacted() -> None:
     formatter = RedactingFormatter(JsonLineFormatter(), [TOKEN, ""])
     try:
