@@ -43,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("eval", help="measure routing on the labelled questions, beside a baseline")
     evaluate.add_argument("file", nargs="?", type=Path, help="questions YAML (default tests/data/questions.yaml)")
     evaluate.add_argument("--split", choices=("dev", "test", "all"), default="all")
+    evaluate.add_argument("--tune", action="store_true", help="grid-search thresholds on the dev half")
     evaluate.add_argument("--misses", action="store_true", help="list every message that went wrong")
     evaluate.add_argument("--min-answered", type=float, help="fail below this topic answered-correct rate")
     evaluate.add_argument("--max-wrong", type=float, help="fail above this topic wrong-answer rate")

@@ -152,6 +152,11 @@ def format_report(ours: Report, baseline: Report, cutoff: float, title: str) -> 
 
 def evaluate_command(engine: Engine, args: argparse.Namespace) -> int:
     questions = load_questions(args.file or DEFAULT_QUESTIONS)
+    if args.tune:
+        from bot.tuning import print_tuning
+
+        print_tuning(engine.kb, questions)
+        return 0
     chosen = [q for q in questions if args.split in ("all", q.split)]
     ours = score(engine.kb, chosen, engine_router(engine))
     cutoff = best_baseline_cutoff(engine.kb, questions)

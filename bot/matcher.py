@@ -13,17 +13,20 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 
+import snowballstemmer
 from rapidfuzz import fuzz, process
 
 from bot.knowledge import Kind, KnowledgeBase
 from bot.normalize import SynonymExpander, normalize
 
 OUT_OF_SCOPE = "__out_of_scope__"
+_STEMMERS = threading.local()  # a Snowball stemmer keeps state while it works: one per thread
 MIN_CORRECTABLE = 4  # shorter words are too easily "corrected" into a different word
 FUZZY_POOL = 8  # intents (by coverage) that get the fuzzy similarity pass
 STOPWORDS = frozenset(
@@ -84,14 +87,12 @@ class Matcher:
         self._all_phrases = [p for phrases in self._phrases.values() for p in phrases]
         self._all_owners = [owner for owner, phrases in self._phrases.items() for _ in phrases]
         self._negatives = {i.id: [self.prepare(t) for t in i.negative_examples] for i in kb.intents}
-        self._index: dict[str, list[str]] = defaultdict(list)
-        for owner, phrases in self._phrases.items():
-            for word in sorted({w for p in phrases for w in p.split()} - STOPWORDS):
-                self._index[word].append(owner)
+        self._credit = _stem_credit(self._phrases)
         groups_count = len(self._phrases) + 1
-        self._weight = {w: math.log(groups_count / len(owners)) for w, owners in self._index.items()}
+        self._weight = {t: math.log(groups_count / len(owners)) for t, owners in self._credit.items()}
         self._unknown_weight = math.log(groups_count * 2)
-        self._vocabulary = sorted(self._index)
+        self._vocabulary = sorted({w for p in self._all_phrases for w in p.split()} - STOPWORDS)
+        self._known = frozenset(self._vocabulary)
         self._correct = lru_cache(maxsize=8192)(self._correct_word)
         self._audience_of = {self.prepare(p): tag for p, tag in kb.audiences.items()}
         alternation = "|".join(re.escape(p) for p in sorted(self._audience_of, key=len, reverse=True) if p)
@@ -110,12 +111,18 @@ class Matcher:
         normalized = self.prepare(text)
         if not normalized:
             return Route(Action.FALLBACK, None, 0.0, (), normalized)
-        for intent_id, patterns in self._safety:
-            if any(p.search(normalized) for p in patterns):
-                return Route(Action.ANSWER, intent_id, 1.0, (Candidate(intent_id, 1.0),), normalized)
-        scores = self.scores(normalized)
-        ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
-        return self._decide(ranked, normalized)
+        safety = self.safety_match(normalized)
+        if safety is not None:
+            return Route(Action.ANSWER, safety, 1.0, (Candidate(safety, 1.0),), normalized)
+        return decide(self.ranked(normalized), normalized, self.thresholds, self._safety_ids)
+
+    def safety_match(self, normalized: str) -> str | None:
+        """The safety intent whose pattern the prepared message matches, if any."""
+        return next((i for i, patterns in self._safety if any(p.search(normalized) for p in patterns)), None)
+
+    def ranked(self, normalized: str) -> list[tuple[str, float]]:
+        """(intent, score) best first, for a prepared message; the out-of-scope pseudo-intent included."""
+        return sorted(self.scores(normalized).items(), key=lambda kv: kv[1], reverse=True)
 
     def scores(self, normalized: str) -> dict[str, float]:
         """Each plausible intent's 0–1 score for a prepared message (out-of-scope included)."""
@@ -141,36 +148,67 @@ class Matcher:
         return list(dict.fromkeys(self._all_owners[index] for _, _, index in found))
 
     def _coverage(self, words: list[str]) -> dict[str, float]:
-        content = [w for w in dict.fromkeys(words) if w not in STOPWORDS and not w.isdigit()]
-        total = sum(self._weight.get(w, self._unknown_weight) for w in content)
+        """Per owner: the share of the message's weighted content terms that its phrases account for."""
+        terms = list(dict.fromkeys(stem(w) for w in words if w not in STOPWORDS and not w.isdigit()))
+        total = sum(self._weight.get(t, self._unknown_weight) for t in terms)
         found: dict[str, float] = defaultdict(float)
-        for word in content:
-            for owner in self._index.get(word, ()):
-                found[owner] += self._weight[word] / total
+        for term in terms:
+            for owner, credit in self._credit.get(term, {}).items():
+                found[owner] += self._weight[term] * credit / total
         return found
 
     @staticmethod
     def _similarity(query: str, phrases: list[str]) -> float:
-        best = process.extractOne(query, phrases, scorer=fuzz.token_sort_ratio)
+        best = process.extractOne(query, phrases, scorer=fuzz.token_set_ratio)
         return best[1] / 100 if best else 0.0
 
-    def _decide(self, ranked: list[tuple[str, float]], normalized: str) -> Route:
-        t = self.thresholds
-        candidates = tuple(Candidate(i, round(s, 3)) for i, s in ranked if i != OUT_OF_SCOPE)[:3]
-        best_id, best = ranked[0] if ranked else (OUT_OF_SCOPE, 0.0)
-        runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
-        if best_id == OUT_OF_SCOPE or best < t.clarify:
-            return Route(Action.FALLBACK, None, round(best, 3), candidates, normalized)
-        if best >= t.answer and best - runner_up >= t.margin and (best_id not in self._safety_ids or best >= t.safety):
-            return Route(Action.ANSWER, best_id, round(best, 3), candidates, normalized)
-        close = tuple(c for c in candidates if c.score >= max(t.clarify, best - 0.15))
-        return Route(Action.CLARIFY, None, round(best, 3), close, normalized)
-
     def _correct_word(self, word: str) -> str:
-        if len(word) < MIN_CORRECTABLE or word in self._index or word in STOPWORDS or not word.isalpha():
+        if len(word) < MIN_CORRECTABLE or word in self._known or word in STOPWORDS or not word.isalpha():
             return word
         found = process.extractOne(word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=80)
         return found[0] if found else word
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """The Snowball (Porter 2) English stem, so "certifications" meets "certification"."""
+    if not hasattr(_STEMMERS, "english"):
+        _STEMMERS.english = snowballstemmer.stemmer("english")
+    return str(_STEMMERS.english.stemWord(word))
+
+
+def _stem_credit(phrases: dict[str, list[str]]) -> dict[str, dict[str, float]]:
+    """For each stem, the owners whose phrases use it, with credit 0–1.
+
+    The owner that uses a stem most often (relative to its number of phrases) gets full credit; others get
+    a share by their relative use, so "stress" points at wellbeing more than at residency.
+    """
+    uses: dict[str, dict[str, float]] = defaultdict(dict)
+    for owner, texts in phrases.items():
+        for text in texts:
+            for term in {stem(w) for w in text.split() if w not in STOPWORDS and not w.isdigit()}:
+                uses[term][owner] = uses[term].get(owner, 0.0) + 1 / len(texts)
+    credit = {}
+    for term, by_owner in uses.items():
+        top = max(by_owner.values())
+        credit[term] = {owner: math.sqrt(rate / top) for owner, rate in by_owner.items()}
+    return credit
+
+
+def decide(
+    ranked: list[tuple[str, float]], normalized: str, t: Thresholds, safety_ids: frozenset[str] = frozenset()
+) -> Route:
+    """Answer when the best intent is high and clearly ahead; clarify when middling; else fall back."""
+    candidates = tuple(Candidate(i, round(s, 3)) for i, s in ranked if i != OUT_OF_SCOPE)[:3]
+    best_id, best = ranked[0] if ranked else (OUT_OF_SCOPE, 0.0)
+    runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+    if best_id == OUT_OF_SCOPE or best < t.clarify:
+        return Route(Action.FALLBACK, None, round(best, 3), candidates, normalized)
+    clear = best >= t.answer and best - runner_up >= t.margin
+    if clear and (best_id not in safety_ids or best >= t.safety):
+        return Route(Action.ANSWER, best_id, round(best, 3), candidates, normalized)
+    close = tuple(c for c in candidates if c.score >= max(t.clarify, best - 0.15))
+    return Route(Action.CLARIFY, None, round(best, 3), close, normalized)
 
 
 class Preparer:

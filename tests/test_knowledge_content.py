@@ -1,0 +1,92 @@
+"""The shipped knowledge as the content issue promises it: coverage, counts, follow-up map, safety texts."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import pytest
+
+from bot.knowledge import Kind, KnowledgeBase
+
+REQUIRED_SECTIONS = {
+    "000_999d3b0f9ffa67c9.txt": [
+        "Education is the Foundation", "Gain Hands-On Experience", "Continuous Learning", "Develop Soft Skills",
+        "Network and Build Professional Relationships", "Commit to Ethics and Integrity",
+        "Adaptability and Resilience",
+    ],
+    "001_7f8ef5f86b8a1603.txt": [
+        "Understanding the Foundations of Career Empowerment", "Pursuing Continuous Education and Skill Development",
+        "Building a Strong Professional Network", "Embracing Technology in Modern Medicine",
+        "Prioritizing Work-Life Balance and Well-Being", "Developing Leadership Skills",
+        "Exploring Non-Clinical Career Opportunities", "Seeking Mentorship and Becoming a Mentor",
+        "Setting Clear Goals and Measuring Progress",
+    ],
+    "002_ea278e43e111df58.txt": [
+        "Understand Your Career Goals", "Invest in Education and Training", "Gain Practical Experience",
+        "Develop Soft Skills Alongside Technical Skills", "Network and Seek Mentorship",
+        "Stay Current with Industry Trends",
+    ],
+    "003_dfc45e629e53d515.txt": [
+        "Advanced Degree Programs", "Residency Training", "USMLE Step 2", "Career Development Opportunities",
+        "Importance of Mentorship and Networking",
+    ],
+    "004_9d64ea70c7319f79.txt": [
+        "The Essentials", "Getting The Right Education", "Finding Experience", "Which Specialization?",
+        "Beyond Clinical Practice",
+    ],
+}  # fmt: skip
+TOPICS = (
+    "career_goals education advanced_degrees hands_on_experience residency usmle continuous_learning soft_skills "
+    "networking mentorship ethics wellbeing leadership technology non_clinical_careers research specialization "
+    "goal_setting"
+).split()
+
+
+def test_every_article_section_has_a_tip(shipped_kb: KnowledgeBase) -> None:
+    covered = {
+        (shipped_kb.source(t.source).file, t.section)  # type: ignore[union-attr]
+        for i in shipped_kb.intents
+        for t in i.tips
+    }
+    missing = [(f, s) for f, sections in REQUIRED_SECTIONS.items() for s in sections if (f, s) not in covered]
+    assert missing == []
+
+
+def test_required_intents_exist_with_their_kinds(shipped_kb: KnowledgeBase) -> None:
+    kinds = {i.id: i.kind for i in shipped_kb.intents}
+    assert all(kinds.get(t) is Kind.TOPIC for t in TOPICS)
+    assert all(kinds.get(c) is Kind.CONVERSATION for c in ("greeting", "thanks", "goodbye", "help"))
+    assert kinds.get("medical_advice") is Kind.SAFETY and kinds.get("crisis") is Kind.SAFETY
+
+
+@pytest.mark.parametrize("topic", TOPICS)
+def test_each_topic_has_enough_tips_examples_and_follow_ups(shipped_kb: KnowledgeBase, topic: str) -> None:
+    intent = shipped_kb.intent(topic)
+    assert intent is not None
+    assert 3 <= len(intent.tips) <= 6
+    assert len(intent.examples) >= 15
+    assert intent.keywords
+    assert 2 <= len(intent.follow_ups) <= 4 and topic not in intent.follow_ups
+
+
+def test_every_topic_is_within_two_taps_of_the_menu(shipped_kb: KnowledgeBase) -> None:
+    # The menu shows every topic, so one tap reaches each; the follow-up map must also be connected,
+    # so a user who came in through a question can walk to any topic.
+    start = TOPICS[0]
+    seen, queue = {start}, deque([start])
+    while queue:
+        for nxt in shipped_kb.intent(queue.popleft()).follow_ups:  # type: ignore[union-attr]
+            if nxt not in seen:
+                seen.add(nxt)
+                queue.append(nxt)
+    assert set(TOPICS) <= seen
+
+
+def test_out_of_date_step_2_cs_is_corrected(shipped_kb: KnowledgeBase) -> None:
+    usmle = " ".join(t.text for t in shipped_kb.intent("usmle").tips)  # type: ignore[union-attr]
+    assert "2021" in usmle and "CK" in usmle
+
+
+def test_crisis_reply_gives_crisis_lines(shipped_kb: KnowledgeBase) -> None:
+    answer = shipped_kb.intent("crisis").answer  # type: ignore[union-attr]
+    assert "988" in answer and "116 123" in answer
