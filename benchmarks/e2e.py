@@ -39,10 +39,16 @@ class Burst:
     answered: int
     seconds: float
     latency: Latency
+    cpu_seconds: float  # the bot process's user + system time while the updates were handled
 
     @property
     def per_second(self) -> float:
         return self.answered / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_ms_per_update(self) -> float:
+        """The bot's CPU cost per update: unlike the rate, barely moved by other programs on the machine."""
+        return self.cpu_seconds * 1000 / self.answered if self.answered else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,13 +106,23 @@ class RunningBot:
     def send_and_wait(self, bodies: Sequence[dict[str, Any]], *, timeout: float, pace: float = 0.0) -> Burst:
         """Queue the updates (all at once, or one per `pace` seconds) and wait for every reply."""
         start = self.api.sent_count()
+        cpu_before = self.cpu_seconds()
         times = self._paced(bodies, pace) if pace else self.api.push_all(bodies)
         self.api.wait_sent(start + len(bodies), timeout=timeout)
+        cpu = self.cpu_seconds() - cpu_before
         arrivals = self.api.sent_since(start)
         chats = [int(b["message"]["chat"]["id"]) for b in bodies]
         latencies = match_latencies(list(zip(times, chats, strict=True)), arrivals)
         seconds = (arrivals[-1][0] - times[0]) if arrivals else 0.0
-        return Burst(len(bodies), len(latencies), seconds, Latency.of_seconds(latencies))
+        return Burst(len(bodies), len(latencies), seconds, Latency.of_seconds(latencies), cpu)
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the bot process has used so far (Linux /proc; 0 elsewhere)."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def _paced(self, bodies: Sequence[dict[str, Any]], pace: float) -> list[float]:
         times = []
@@ -193,11 +209,10 @@ def burst(spec: BotSpec, bodies: Sequence[dict[str, Any]], *, timeout: float = 1
 
 
 def burst_and_steady(
-    spec: BotSpec, bodies: Sequence[dict[str, Any]], steady: Sequence[dict[str, Any]], *, rate: float
-) -> tuple[Burst, Steady]:
-    """One bot: a burst, then the `steady` updates queued at `rate` per second."""
+    spec: BotSpec, bodies: Sequence[dict[str, Any]], steady: Sequence[tuple[float, Sequence[dict[str, Any]]]]
+) -> tuple[Burst, list[Steady]]:
+    """One bot: a burst, then each `(rate, updates)` of `steady` queued at that rate per second."""
     with running_bot(spec) as bot:
         first = bot.send_and_wait(bodies, timeout=120.0)
-        paced = bot.send_and_wait(steady, timeout=120.0, pace=1 / rate)
-    achieved = paced.answered / paced.seconds if paced.seconds else 0.0
-    return first, Steady(rate, achieved, paced.answered, paced.latency)
+        paced = [(rate, bot.send_and_wait(updates, timeout=120.0, pace=1 / rate)) for rate, updates in steady]
+    return first, [Steady(rate, run.per_second, run.answered, run.latency) for rate, run in paced]

@@ -1,9 +1,10 @@
 """The end-to-end part as a whole: which bots run, with which traffic, and what is kept of each run.
 
-One fresh bot process per measurement: the echo bot (the ceiling), ours with the service's default
-`concurrent_updates` (a burst, then a steady rate), ours at other `concurrent_updates` settings, ours with
-sniffio in the other state than installed, and ours under cProfile (for where the time goes only: profiling
-slows it down, so its rate is not reported).
+One fresh bot process per measurement: the echo bot (the ceiling) and ours, both with the service's default
+`concurrent_updates`, on the same burst (ours then also gets steady rates); ours at several
+`concurrent_updates` settings on a smaller burst; ours with sniffio in the other state than installed on that
+smaller burst; and ours under cProfile (for where the time goes only: profiling slows it, so its rate is not
+reported).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from benchmarks import hotspots
 from benchmarks.e2e import BotSpec, Burst, Steady, burst, burst_and_steady, traffic
@@ -22,18 +24,18 @@ from bot.config import Config
 @dataclass(frozen=True, slots=True)
 class E2ePlan:
     users: int
-    messages: int
-    steady_rate: float
-    steady_seconds: float
-    sweep: tuple[int, ...]
+    messages: int  # the headline burst, for ours and the echo bot
+    steady: tuple[tuple[float, float], ...]  # (updates per second, seconds) for ours after the burst
+    sweep: tuple[int, ...]  # concurrent_updates settings compared
+    sweep_messages: int  # the burst each of those (and the sniffio comparison) gets
     sniffio: bool
-    profile: bool
+    profile_messages: int  # 0: no profile
     concurrency: int = Config().concurrent_updates  # the service's default
 
 
 @dataclass(frozen=True, slots=True)
 class Profile:
-    busy_ms_per_update: float  # CPU-ish time of the bot process per update under the profiler
+    busy_ms_per_update: float  # time the bot process was busy per update under the profiler
     shares: list[tuple[str, float]]
     top: list[hotspots.Hotspot]
     ours: list[hotspots.Hotspot]
@@ -44,15 +46,20 @@ class E2eResults:
     plan: E2ePlan
     echo: Burst
     ours: Burst
-    steady: Steady
+    steady: list[Steady]
     sweep: dict[int, Burst] = field(default_factory=dict)
     sniffio_installed: bool = False
-    sniffio_other: Burst | None = None  # ours with sniffio in the state other than installed
+    sniffio_other: Burst | None = None  # ours with sniffio in the state other than installed (sweep burst)
     profile: Profile | None = None
 
     @property
     def ratio(self) -> float:
         return self.ours.per_second / self.echo.per_second if self.echo.per_second else 0.0
+
+    @property
+    def cpu_ratio(self) -> float:
+        """Echo's CPU per update over ours: the share of the ceiling our code leaves, measured in CPU time."""
+        return self.echo.cpu_ms_per_update / self.ours.cpu_ms_per_update if self.ours.cpu_ms_per_update else 0.0
 
 
 def sniffio_installed() -> bool:
@@ -61,25 +68,27 @@ def sniffio_installed() -> bool:
 
 def measure(plan: E2ePlan, texts: Sequence[str], knowledge: Path | None) -> E2eResults:
     bodies = traffic(texts, users=plan.users, count=plan.messages)
-    steady_count = max(1, round(plan.steady_rate * plan.steady_seconds))
-    steady = traffic(texts[::-1], users=plan.users, count=steady_count, first_user=plan.users + 1)
-    ours_spec = BotSpec(concurrent=plan.concurrency, knowledge=knowledge)
+    smaller = bodies[: plan.sweep_messages]
+    steady = []
+    for n, (rate, seconds) in enumerate(plan.steady):
+        first_user = (n + 1) * plan.users + 1  # users of their own, who have nothing left in flight
+        updates = traffic(texts[::-1], users=plan.users, count=round(rate * seconds), first_user=first_user)
+        steady.append((rate, updates))
     echo = burst(BotSpec(echo=True, concurrent=plan.concurrency), bodies)
-    ours, paced = burst_and_steady(ours_spec, bodies, steady, rate=plan.steady_rate)
+    ours, paced = burst_and_steady(BotSpec(concurrent=plan.concurrency, knowledge=knowledge), bodies, steady)
     results = E2eResults(plan, echo, ours, paced, sniffio_installed=sniffio_installed())
-    results.sweep[plan.concurrency] = ours
-    for setting in plan.sweep:
-        if setting != plan.concurrency:
-            results.sweep[setting] = burst(BotSpec(concurrent=setting, knowledge=knowledge), bodies)
+    settings = set(plan.sweep) | ({plan.concurrency} if plan.sniffio else set())  # sniffio compares with it
+    for setting in sorted(settings):
+        results.sweep[setting] = burst(BotSpec(concurrent=setting, knowledge=knowledge), smaller)
     if plan.sniffio:
         other = "absent" if results.sniffio_installed else "present"
-        results.sniffio_other = burst(BotSpec(concurrent=plan.concurrency, sniffio=other, knowledge=knowledge), bodies)
-    if plan.profile:
-        results.profile = _profiled(plan, bodies, knowledge)
+        results.sniffio_other = burst(BotSpec(concurrent=plan.concurrency, sniffio=other, knowledge=knowledge), smaller)
+    if plan.profile_messages:
+        results.profile = _profiled(plan, bodies[: plan.profile_messages], knowledge)
     return results
 
 
-def _profiled(plan: E2ePlan, bodies: Sequence[dict[str, object]], knowledge: Path | None) -> Profile:
+def _profiled(plan: E2ePlan, bodies: Sequence[dict[str, Any]], knowledge: Path | None) -> Profile:
     with tempfile.TemporaryDirectory(prefix="medcareer-profile-") as tmp:
         out = Path(tmp) / "bot.prof"
         burst(BotSpec(concurrent=plan.concurrency, profile=out, knowledge=knowledge), bodies)

@@ -8,6 +8,7 @@ leaves parts out while working on another. The order keeps the machine quiet for
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -17,7 +18,9 @@ from pathlib import Path
 
 from benchmarks import e2e_plan, hotspots, routing, startup, synthetic
 from benchmarks.e2e_plan import E2ePlan
+from benchmarks.hotspots import Hotspot
 from benchmarks.report import Results, write_results
+from bot.engine import Engine
 from bot.evaluate import DEFAULT_QUESTIONS, Question, load_questions
 from bot.knowledge import KnowledgeBase
 from bot.loader import DEFAULT_DIR, load_knowledge
@@ -38,11 +41,11 @@ class Plan:
 FULL = Plan(
     factors=(1, 10, 100),
     min_messages=5000,
-    baseline_sample={1: 1000, 10: 500, 100: 300},
+    baseline_sample={1: 1000, 10: 300, 100: 150},
     startup_runs={1: 5, 10: 3, 100: 1},
     profile_messages=300,
-    e2e=E2ePlan(users=200, messages=2000, steady_rate=200, steady_seconds=10, sweep=(1, 4, 8, 32, 256),
-                sniffio=True, profile=True),
+    e2e=E2ePlan(users=200, messages=2000, steady=((200, 5), (50, 5)), sweep=(1, 2, 4, 8, 32, 256),
+                sweep_messages=1000, sniffio=True, profile_messages=500),
 )  # fmt: skip
 QUICK = Plan(
     factors=(1, 2),
@@ -50,7 +53,8 @@ QUICK = Plan(
     baseline_sample={1: 30, 2: 30},
     startup_runs={1: 1, 2: 1},
     profile_messages=30,
-    e2e=E2ePlan(users=10, messages=60, steady_rate=50, steady_seconds=1, sweep=(), sniffio=True, profile=True),
+    e2e=E2ePlan(users=10, messages=60, steady=((50, 1),), sweep=(), sweep_messages=30, sniffio=True,
+                profile_messages=30),
 )  # fmt: skip
 
 
@@ -65,12 +69,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="medcareer-bench-kb-") as tmp:
         scaled = {f: synthetic.scaled(kb, f) for f in plan.factors}
         if "routing" in parts:
+            results.load["routing"] = os.getloadavg()[0]
             _routing(plan, scaled, questions, results)
         if "startup" in parts:
+            results.load["start-up"] = os.getloadavg()[0]
             _startup(plan, kb, scaled, args.knowledge, Path(tmp), results)
     if "e2e" in parts:
         e2e = replace(plan.e2e, concurrency=args.concurrency) if args.concurrency else plan.e2e
         _say(f"end to end: {e2e.messages} messages from {e2e.users} users, several bot processes")
+        results.load["end to end"] = os.getloadavg()[0]
         results.e2e = e2e_plan.measure(e2e, [q.text for q in questions], args.knowledge)
     results.seconds = time.perf_counter() - started
     table = write_results(results, args.output)
@@ -98,7 +105,6 @@ def _say(text: str) -> None:
 def _routing(plan: Plan, scaled: dict[int, KnowledgeBase], questions: list[Question], results: Results) -> None:
     texts = [q.text for q in questions]
     real_ids = frozenset(i.id for i in scaled[plan.factors[0]].intents)
-    engine = None
     for factor, kb in scaled.items():
         _say(f"routing at {factor}×: {len(kb.intents)} intents")
         result, engine = routing.measure(
@@ -106,17 +112,18 @@ def _routing(plan: Plan, scaled: dict[int, KnowledgeBase], questions: list[Quest
             baseline_sample=plan.baseline_sample[factor], real_ids=real_ids,
         )  # fmt: skip
         results.routing.append(result)
-    if engine is not None:
-        largest = engine
-        sample = routing.evenly_spaced(texts, plan.profile_messages)
+        if factor in (plan.factors[0], plan.factors[-1]):
+            results.routing_profiles[factor] = _profile_routing(engine, texts, plan.profile_messages)
 
-        def route_sample() -> None:
-            for text in sample:
-                largest.route(text)
 
-        stats = hotspots.profile_calls(route_sample)
-        results.routing_profile = hotspots.top_functions(stats, per=len(sample), top=12)
-        results.routing_profile_factor = plan.factors[-1]
+def _profile_routing(engine: Engine, texts: list[str], count: int) -> list[Hotspot]:
+    sample = routing.evenly_spaced(texts, count)
+
+    def route_sample() -> None:
+        for text in sample:
+            engine.route(text)
+
+    return hotspots.top_functions(hotspots.profile_calls(route_sample), per=len(sample), top=12)
 
 
 def _startup(

@@ -21,7 +21,7 @@ from __future__ import annotations
 import random
 import shutil
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,8 @@ class Vocabulary:
 
     topics: tuple[Intent, ...]
     topic_words: dict[str, frozenset[str]]  # intent id -> the words of its keywords that few intents use
+    examples: dict[str, tuple[tuple[str, ...], ...]]  # intent id -> its examples, normalised and split
+    keywords: dict[str, tuple[tuple[str, ...], ...]]  # intent id -> its keywords, normalised and split
     real_words: tuple[str, ...]
 
 
@@ -70,8 +72,17 @@ def analyse(kb: KnowledgeBase) -> Vocabulary:
         words = {w for k in intent.keywords for w in normalize(k).split()}
         return frozenset(w for w in words if frequency[w] < threshold and w.isalpha() and w not in STOPWORDS)
 
+    def split(texts: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+        return tuple(tuple(normalize(t).split()) for t in texts)
+
     real = set(frequency) | {w for text in kb.out_of_scope for w in normalize(text).split()}
-    return Vocabulary(topics, {i.id: own(i) for i in topics}, tuple(sorted(real)))
+    return Vocabulary(
+        topics=topics,
+        topic_words={i.id: own(i) for i in topics},
+        examples={i.id: split(i.examples) for i in topics},
+        keywords={i.id: split(i.keywords) for i in topics},
+        real_words=tuple(sorted(real)),
+    )
 
 
 class WordMaker:
@@ -121,19 +132,17 @@ def _grow(
 ) -> Intent:
     swap: dict[str, str] = {}
 
-    def rewriter(source: Intent) -> Callable[[str], str | None]:
+    def rewritten(source: Intent, phrases: tuple[tuple[str, ...], ...]) -> list[str]:
         own = vocabulary.topic_words[source.id]
+        out = []
+        for found in phrases:
+            if own.intersection(found):  # without a topic word it would read the same in every copy: left out
+                out.append(" ".join(swap.setdefault(w, words[len(swap) % len(words)]) if w in own else w
+                                    for w in found))  # fmt: skip
+        return out
 
-        def rewrite(text: str) -> str | None:
-            found = normalize(text).split()
-            if not own.intersection(found):
-                return None  # nothing of the topic in it: it would read the same in every copy
-            return " ".join(swap.setdefault(w, words[len(swap) % len(words)]) if w in own else w for w in found)
-
-        return rewrite
-
-    own_phrases = [p for p in map(rewriter(template), template.examples) if p]
-    borrowed = [p for p in map(rewriter(second), second.examples) if p]
+    own_phrases = rewritten(template, vocabulary.examples[template.id])
+    borrowed = rewritten(second, vocabulary.examples[second.id])
     target = max(MIN_EXAMPLES, len(template.examples))
     wanted = min(len(borrowed), round(target * SECOND_TEMPLATE_SHARE))
     chosen = own_phrases[: target - wanted] + rng.sample(borrowed, wanted) + own_phrases[target - wanted :]
@@ -141,7 +150,7 @@ def _grow(
     fillers = (f"tell me about {head}", f"{head} {second_word} career advice", f"how do i get into {head}",
                f"is {head} {third} a good path", f"{head} jobs")  # fmt: skip
     examples = list(dict.fromkeys((*chosen, *fillers)))[:target]
-    keywords = [k for k in map(rewriter(template), template.keywords) if k]
+    keywords = rewritten(template, vocabulary.keywords[template.id])
     return Intent(
         id=intent_id,
         title=f"{words[0].capitalize()} {template.title}"[:32].strip(),
