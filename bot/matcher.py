@@ -159,8 +159,14 @@ class Matcher:
 
     @staticmethod
     def _similarity(query: str, phrases: list[str]) -> float:
-        best = process.extractOne(query, phrases, scorer=fuzz.token_set_ratio)
-        return best[1] / 100 if best else 0.0
+        """Mean of the closest phrase by token_sort_ratio (whole wording) and by token_set_ratio (a message
+        that contains an example, or is contained in one): on held-out examples the blend generalised
+        better than either alone, and it does not give a one-word subset a perfect score."""
+        if not phrases:
+            return 0.0
+        by_order = process.extractOne(query, phrases, scorer=fuzz.token_sort_ratio)
+        by_set = process.extractOne(query, phrases, scorer=fuzz.token_set_ratio)
+        return ((by_order[1] if by_order else 0.0) + (by_set[1] if by_set else 0.0)) / 200
 
     def _correct_word(self, word: str) -> str:
         if len(word) < MIN_CORRECTABLE or word in self._known or word in STOPWORDS or not word.isalpha():

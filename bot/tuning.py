@@ -21,9 +21,10 @@ CLARIFY = tuple(x / 100 for x in range(25, 62, 3))
 
 
 def merit(report: Report) -> float:
-    """Right answers and rejections count; a wrong answer costs five times what a right one earns."""
+    """Right answers and rejections count, a clarification half; a wrong answer costs five right ones."""
     return (
         report.rate(report.topic, "correct")
+        + 0.5 * report.rate(report.topic, "clarified")
         + report.rate(report.conversation, "correct")
         + report.rate(report.out_of_scope, "rejected")
         - 5 * report.rate(report.topic, "wrong")
