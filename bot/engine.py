@@ -93,7 +93,7 @@ class Engine:
             intent = self.kb.intent(route.intent)
             if intent is not None:
                 return replace(self._reply_for(intent, session, start=0), route=route)
-        if route.action is Action.CLARIFY and len(route.candidates) >= 2:
+        if route.action is Action.CLARIFY and route.candidates:
             reply = clarify_reply(self.kb, tuple(c.intent for c in route.candidates))
             return Turn(reply, session, route)
         fallback = replace(route, action=Action.FALLBACK, intent=None)
