@@ -131,13 +131,12 @@ class Matcher:
         coverage = self._coverage(words)
         pool = sorted(coverage, key=coverage.__getitem__, reverse=True)[:FUZZY_POOL] or self._closest_owners(corrected)
         alpha = self.thresholds.coverage_weight
+        similarity = self._similarities(corrected, pool)
         scores = {}
         for owner in pool:
-            similarity = self._similarity(corrected, self._phrases[owner])
-            score = alpha * coverage.get(owner, 0.0) + (1 - alpha) * similarity
-            if self._negatives.get(owner) and self._similarity(normalized, self._negatives[owner]) >= max(
-                similarity, 0.8
-            ):
+            score = alpha * coverage.get(owner, 0.0) + (1 - alpha) * similarity[owner]
+            negatives = self._negatives.get(owner)
+            if negatives and _closest(normalized, negatives) >= max(similarity[owner], 0.8):
                 score *= 0.3
             scores[owner] = score
         return scores
@@ -157,22 +156,35 @@ class Matcher:
                 found[owner] += self._weight[term] * credit / total
         return found
 
-    @staticmethod
-    def _similarity(query: str, phrases: list[str]) -> float:
-        """Mean of the closest phrase by token_sort_ratio (whole wording) and by token_set_ratio (a message
-        that contains an example, or is contained in one): on held-out examples the blend generalised
-        better than either alone, and it does not give a one-word subset a perfect score."""
-        if not phrases:
-            return 0.0
-        by_order = process.extractOne(query, phrases, scorer=fuzz.token_sort_ratio)
-        by_set = process.extractOne(query, phrases, scorer=fuzz.token_set_ratio)
-        return ((by_order[1] if by_order else 0.0) + (by_set[1] if by_set else 0.0)) / 200
+    def _similarities(self, query: str, owners: list[str]) -> dict[str, float]:
+        """Per owner, the mean of its closest phrase by token_sort_ratio (the whole wording) and by
+        token_set_ratio (a message that contains an example, or is contained in one). On held-out examples
+        the blend generalised better than either alone. One rapidfuzz pass per scorer over the pooled phrases.
+        """
+        phrases = [p for owner in owners for p in self._phrases[owner]]
+        owner_of = [owner for owner in owners for _ in self._phrases[owner]]
+        total = dict.fromkeys(owners, 0.0)
+        for scorer in (fuzz.token_sort_ratio, fuzz.token_set_ratio):
+            seen: set[str] = set()
+            for _, value, index in process.extract(query, phrases, scorer=scorer, limit=None):  # best first
+                owner = owner_of[index]
+                if owner not in seen:
+                    seen.add(owner)
+                    total[owner] += value / 200
+                    if len(seen) == len(owners):
+                        break
+        return total
 
     def _correct_word(self, word: str) -> str:
         if len(word) < MIN_CORRECTABLE or word in self._known or word in STOPWORDS or not word.isalpha():
             return word
         found = process.extractOne(word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=80)
         return found[0] if found else word
+
+
+def _closest(query: str, phrases: list[str]) -> float:
+    best = process.extractOne(query, phrases, scorer=fuzz.token_sort_ratio)
+    return best[1] / 100 if best else 0.0
 
 
 @lru_cache(maxsize=65536)

@@ -15,6 +15,8 @@ from typing import Any
 import yaml
 
 _STR_TAG = "tag:yaml.org,2002:str"
+# libyaml's parser (shipped in PyYAML's wheels) reads the knowledge ~50× faster and keeps line marks.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _READ_AS = {
     "tag:yaml.org,2002:bool": "a true/false value",
     "tag:yaml.org,2002:int": "a number",
@@ -133,7 +135,7 @@ def read_documents(directory: Path, display_dir: str, problems: Problems) -> Ite
     for path in files:
         display = f"{display_dir}/{path.name}"
         try:
-            root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+            root = yaml.compose(path.read_text(encoding="utf-8"), Loader=_LOADER)
         except yaml.MarkedYAMLError as err:
             mark = err.problem_mark or err.context_mark
             line = mark.line + 1 if mark else 1

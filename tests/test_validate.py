@@ -36,7 +36,7 @@ def test_the_mini_knowledge_loads(mini_dir: Path) -> None:
 def test_yaml_syntax_error_names_file_and_line(mini_dir: Path) -> None:
     edit(mini_dir / "intents.yaml", "    title: USMLE\n", "    title: USMLE: the exams\n")
     [problem] = problems_of(mini_dir)
-    assert problem.startswith(f"{mini_dir}/intents.yaml:32: YAML syntax error: mapping values are not allowed here")
+    assert problem.startswith(f"{mini_dir}/intents.yaml:32: YAML syntax error: mapping values are not allowed")
     assert problem.endswith("— quote text that contains `: ` (a colon followed by a space)")
 
 
