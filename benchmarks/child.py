@@ -1,13 +1,14 @@
-"""Runs `python -m bot run --config PATH` with a benchmark's variations, as a child process.
+"""Runs a bot (`python -m MODULE ARGS…`) with a benchmark's variations, as a child process.
 
-`python -m benchmarks.child --config PATH [--sniffio absent|present] [--profile OUT]`:
+`python -m benchmarks.child [--sniffio absent|present] [--profile OUT] MODULE [ARGS…]`, for example
+`python -m benchmarks.child --profile bot.prof bot run --config config.yaml`:
 - `--sniffio absent` makes `import sniffio` fail the way it does when the package is not installed (a full
   search of sys.path, then ModuleNotFoundError), even when it is installed;
 - `--sniffio present` makes it importable when it is not installed, with a stand-in module whose
   `current_async_library()` follows sniffio's own logic for asyncio (thread-local, context variable, then
   `asyncio.current_task()`);
 - `--profile OUT` profiles with cProfile between SIGUSR1 and SIGUSR2 and writes the stats to OUT at exit.
-Then it runs the bot's own command line, exactly as `python -m bot run` does.
+Then it runs the module as `python -m MODULE ARGS…` would.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import argparse
 import contextvars
 import cProfile
 import importlib.abc
-import importlib.machinery
+import importlib.util
+import runpy
 import signal
 import sys
 import threading
@@ -26,14 +28,14 @@ from typing import Any
 
 
 class _Absent(importlib.abc.MetaPathFinder):
-    """Fails one module's import after searching sys.path for it, as a missing package does."""
+    """Fails one module's import after the search a missing package costs: every finder, all of sys.path."""
 
     def __init__(self, name: str) -> None:
         self.name = name
 
     def find_spec(self, fullname: str, path: Sequence[str] | None, target: Any = None) -> None:
         if fullname == self.name:
-            importlib.machinery.PathFinder.find_spec(f"{self.name}_is_not_installed", path)
+            importlib.util.find_spec(f"{self.name}_is_not_installed")
             raise ModuleNotFoundError(f"No module named {self.name!r}", name=self.name)
 
 
@@ -89,19 +91,24 @@ def profile_on_signals(out: str) -> cProfile.Profile:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--config", required=True)
     parser.add_argument("--sniffio", choices=("as-installed", "absent", "present"), default="as-installed")
     parser.add_argument("--profile", help="write cProfile stats here (profiling runs between SIGUSR1 and SIGUSR2)")
+    parser.add_argument("module", help="the module to run, as with python -m")
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
     args = parser.parse_args(argv)
     set_sniffio(args.sniffio)
     profiler = profile_on_signals(args.profile) if args.profile else None
-    from bot.cli import main as bot_main
-
-    code = bot_main(["run", "--config", args.config])
-    if profiler is not None:
-        profiler.disable()
-        profiler.dump_stats(args.profile)
-    return code
+    sys.argv = [args.module, *args.args]
+    code: int | str | None = 0
+    try:
+        runpy.run_module(args.module, run_name="__main__", alter_sys=True)
+    except SystemExit as stop:
+        code = stop.code
+    finally:
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
+    return code if isinstance(code, int) else (0 if code is None else 1)
 
 
 if __name__ == "__main__":

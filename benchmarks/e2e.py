@@ -149,8 +149,16 @@ class RunningBot:
 
 def _command(spec: BotSpec, api: TimedFakeBotApi, workdir: Path) -> list[str]:
     if spec.echo:
-        return [sys.executable, "-m", "benchmarks.echo_bot", "--base-url", api.base_url,
-                "--concurrent", str(spec.concurrent)]  # fmt: skip
+        module = ["benchmarks.echo_bot", "--base-url", api.base_url, "--concurrent", str(spec.concurrent)]
+    else:
+        module = ["bot", "run", "--config", str(_write_config(spec, api, workdir))]
+    if spec.sniffio == "as-installed" and spec.profile is None:
+        return [sys.executable, "-m", *module]  # for ours exactly what a deployment runs
+    extra = ["--profile", str(spec.profile)] if spec.profile else []
+    return [sys.executable, "-m", "benchmarks.child", "--sniffio", spec.sniffio, *extra, *module]
+
+
+def _write_config(spec: BotSpec, api: TimedFakeBotApi, workdir: Path) -> Path:
     config = {
         "telegram": {"base_url": api.base_url},
         "knowledge_dir": str(spec.knowledge or REPO / "knowledge"),
@@ -160,10 +168,7 @@ def _command(spec: BotSpec, api: TimedFakeBotApi, workdir: Path) -> list[str]:
     }
     path = workdir / "config.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    if spec.sniffio == "as-installed" and spec.profile is None:
-        return [sys.executable, "-m", "bot", "run", "--config", str(path)]  # exactly what a deployment runs
-    extra = ["--profile", str(spec.profile)] if spec.profile else []
-    return [sys.executable, "-m", "benchmarks.child", "--config", str(path), "--sniffio", spec.sniffio, *extra]
+    return path
 
 
 @contextmanager

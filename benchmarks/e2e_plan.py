@@ -10,15 +10,19 @@ reported).
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from benchmarks import hotspots
-from benchmarks.e2e import BotSpec, Burst, Steady, burst, burst_and_steady, traffic
+from benchmarks.e2e import REPO, BotSpec, Burst, Steady, burst, burst_and_steady, traffic
 from bot.config import Config
+
+LOCK_SETUP = ("httpcore/_synchronization.py", "current_async_library")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,10 +39,13 @@ class E2ePlan:
 
 @dataclass(frozen=True, slots=True)
 class Profile:
-    busy_ms_per_update: float  # time the bot process was busy per update under the profiler
-    shares: list[tuple[str, float]]
+    """One bot under cProfile during a burst; times are per update, idle waiting left out."""
+
+    busy_ms_per_update: float
+    lock_setups: float  # calls per update of httpcore's current_async_library (one sniffio import each)
+    groups: dict[str, float]  # package -> own ms per update
     top: list[hotspots.Hotspot]
-    ours: list[hotspots.Hotspot]
+    ours: list[hotspots.Hotspot]  # our own functions, by time with callees
 
 
 @dataclass
@@ -50,7 +57,9 @@ class E2eResults:
     sweep: dict[int, Burst] = field(default_factory=dict)
     sniffio_installed: bool = False
     sniffio_other: Burst | None = None  # ours with sniffio in the state other than installed (sweep burst)
+    sniffio_call_us: dict[str, float] = field(default_factory=dict)  # "absent"/"present" -> µs per call
     profile: Profile | None = None
+    echo_profile: Profile | None = None
 
     @property
     def ratio(self) -> float:
@@ -83,20 +92,32 @@ def measure(plan: E2ePlan, texts: Sequence[str], knowledge: Path | None) -> E2eR
     if plan.sniffio:
         other = "absent" if results.sniffio_installed else "present"
         results.sniffio_other = burst(BotSpec(concurrent=plan.concurrency, sniffio=other, knowledge=knowledge), smaller)
+        results.sniffio_call_us = {state: _lock_setup_cost(state) for state in ("absent", "present")}
     if plan.profile_messages:
-        results.profile = _profiled(plan, bodies[: plan.profile_messages], knowledge)
+        profiled = bodies[: plan.profile_messages]
+        results.echo_profile = _profiled(BotSpec(echo=True, concurrent=plan.concurrency), profiled)
+        results.profile = _profiled(BotSpec(concurrent=plan.concurrency, knowledge=knowledge), profiled)
     return results
 
 
-def _profiled(plan: E2ePlan, bodies: Sequence[dict[str, Any]], knowledge: Path | None) -> Profile:
+def _lock_setup_cost(state: str) -> float:
+    """Microseconds per `current_async_library()` call with sniffio absent or present (a child process)."""
+    command = [sys.executable, "-m", "benchmarks.child", "--sniffio", state, "benchmarks.sniffio_cost"]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60, check=True)
+    return float(done.stdout.strip())
+
+
+def _profiled(spec: BotSpec, bodies: Sequence[dict[str, Any]]) -> Profile:
     with tempfile.TemporaryDirectory(prefix="medcareer-profile-") as tmp:
         out = Path(tmp) / "bot.prof"
-        burst(BotSpec(concurrent=plan.concurrency, profile=out, knowledge=knowledge), bodies)
+        burst(replace(spec, profile=out), bodies)
         stats = hotspots.load_stats(out)
     count = len(bodies)
+    setups = sum(v[1] for k, v in stats.items() if k[0].endswith(LOCK_SETUP[0]) and k[2] == LOCK_SETUP[1])
     return Profile(
         busy_ms_per_update=hotspots.busy_seconds(stats) * 1000 / count,
-        shares=hotspots.shares_by_group(stats),
+        lock_setups=setups / count,
+        groups={group: seconds * 1000 / count for group, seconds in hotspots.seconds_by_group(stats).items()},
         top=hotspots.top_functions(stats, per=count, top=12),
-        ours=hotspots.top_functions(stats, per=count, top=8, only=hotspots.is_ours, by_total=True),
+        ours=hotspots.top_functions(stats, per=count, top=10, only=hotspots.is_ours, by_total=True),
     )

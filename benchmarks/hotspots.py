@@ -94,14 +94,13 @@ def top_functions(stats: StatsDict, *, per: int, top: int, only: Callable[[Key],
     return [Hotspot(function_name(k), v[2] * 1000 / count, v[3] * 1000 / count, v[1] / count) for k, v in rows[:top]]
 
 
-def shares_by_group(stats: StatsDict) -> list[tuple[str, float]]:
-    """Each package's share of the busy (non-idle) own time, largest first."""
+def seconds_by_group(stats: StatsDict) -> dict[str, float]:
+    """Each package's busy (non-idle) own time, in seconds."""
     totals: dict[str, float] = defaultdict(float)
     for key, value in stats.items():
         if not is_idle(key):
             totals[group_of(key)] += value[2]
-    busy = sum(totals.values()) or 1.0
-    return sorted(((g, t / busy) for g, t in totals.items()), key=lambda gt: gt[1], reverse=True)
+    return dict(totals)
 
 
 def is_ours(key: Key) -> bool:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from benchmarks import synthetic
 from benchmarks.e2e import Burst
-from benchmarks.e2e_plan import E2eResults
+from benchmarks.e2e_plan import E2eResults, Profile
 from benchmarks.hotspots import Hotspot
 from benchmarks.routing import RoutingResult
 from benchmarks.startup import Imports, Startup
@@ -153,6 +153,22 @@ def _e2e_rows(e: E2eResults) -> list[Row]:
         base = f"ours, burst of {p.sweep_messages:,} msgs, concurrent_updates {p.concurrency}"
         rows.append(Row("sniffio", f"{base}, sniffio {state} (as above)", _burst(e.sweep[p.concurrency])))
         rows.append(Row("sniffio", f"{base}, sniffio {other}", _burst(e.sniffio_other)))
+    rows += _sniffio_cost_rows(e)
+    return rows
+
+
+def _sniffio_cost_rows(e: E2eResults) -> list[Row]:
+    costs = e.sniffio_call_us
+    if not costs:
+        return []
+    rows = [Row("sniffio", "httpcore's `current_async_library()`, one call (it imports sniffio)",
+                f"sniffio absent {costs['absent']:.1f} µs · present {costs['present']:.1f} µs")]  # fmt: skip
+    if e.profile is not None and e.ours.cpu_ms_per_update:
+        saved = e.profile.lock_setups * (costs["absent"] - costs["present"]) / 1000
+        share = saved / e.ours.cpu_ms_per_update
+        value = (f"{e.profile.lock_setups:.1f} calls × {costs['absent'] - costs['present']:.0f} µs = "
+                 f"{saved:.2f} ms ({share:.0%} of our bot's CPU per update)")  # fmt: skip
+        rows.append(Row("sniffio", "what sniffio's absence costs ours, per update", value))
     return rows
 
 
@@ -215,20 +231,29 @@ def profile_sections(results: Results) -> list[str]:
         out.append("")
     e2e = results.e2e
     if e2e is not None and e2e.profile is not None:
-        p = e2e.profile
-        shares = ", ".join(f"{name} {share:.0%}" for name, share in p.shares if share >= 0.01)
-        out += ["## Where end-to-end time goes (our bot under cProfile during the burst, this run)", "",
-                f"Busy time of the bot process: {p.busy_ms_per_update:.2f} ms per update under the profiler "
-                f"(idle waiting in the event loop left out). Share of that time by package: {shares}.", "",
-                "Functions by own time, per update:", "",
-                "| function | own ms/update | with callees ms/update | calls/update |",
-                "| --- | --- | --- | --- |"]  # fmt: skip
-        out += [f"| `{h.name}` | {h.own_ms:.3f} | {h.total_ms:.3f} | {h.calls:.1f} |" for h in p.top]
-        out += ["", "Our own functions by time including callees, per update:", "",
-                "| function | with callees ms/update | calls/update |", "| --- | --- | --- |"]  # fmt: skip
-        out += [f"| `{h.name}` | {h.total_ms:.3f} | {h.calls:.1f} |" for h in p.ours]
-        out.append("")
+        out += _e2e_profile_section(e2e.profile, e2e.echo_profile)
     return out
+
+
+def _e2e_profile_section(ours: Profile, echo: Profile | None) -> list[str]:
+    out = ["## Where end-to-end time goes (each bot under cProfile during a burst, this run)", "",
+           f"Busy time of the bot process per update under the profiler (idle waiting left out): ours "
+           f"{ours.busy_ms_per_update:.2f} ms" + (f", echo bot {echo.busy_ms_per_update:.2f} ms." if echo else "."),
+           "By package, own time per update:", "",
+           "| package | echo bot ms/update | ours ms/update | ours − echo |", "| --- | --- | --- | --- |"]  # fmt: skip
+    theirs = echo.groups if echo else {}
+    for group in sorted(ours.groups.keys() | theirs.keys(), key=lambda g: ours.groups.get(g, 0.0), reverse=True):
+        mine, other = ours.groups.get(group, 0.0), theirs.get(group, 0.0)
+        if max(mine, other) >= 0.05:
+            out.append(f"| {group} | {other:.2f} | {mine:.2f} | {mine - other:+.2f} |")
+    out += ["", "Our bot's functions by own time, per update:", "",
+            "| function | own ms/update | with callees ms/update | calls/update |",
+            "| --- | --- | --- | --- |"]  # fmt: skip
+    out += [f"| `{h.name}` | {h.own_ms:.3f} | {h.total_ms:.3f} | {h.calls:.1f} |" for h in ours.top]
+    out += ["", "Our own functions by time including callees, per update (a coroutine counts once per resumption):",
+            "", "| function | with callees ms/update | calls/update |", "| --- | --- | --- |"]  # fmt: skip
+    out += [f"| `{h.name}` | {h.total_ms:.3f} | {h.calls:.1f} |" for h in ours.ours]
+    return [*out, ""]
 
 
 def method_notes(results: Results) -> list[str]:

@@ -45,7 +45,7 @@ FULL = Plan(
     startup_runs={1: 5, 10: 3, 100: 1},
     profile_messages=300,
     e2e=E2ePlan(users=200, messages=2000, steady=((200, 5), (50, 5)), sweep=(1, 2, 4, 8, 32, 256),
-                sweep_messages=1000, sniffio=True, profile_messages=500),
+                sweep_messages=500, sniffio=True, profile_messages=500),
 )  # fmt: skip
 QUICK = Plan(
     factors=(1, 2),
