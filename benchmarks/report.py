@@ -257,42 +257,59 @@ def _e2e_profile_section(ours: Profile, echo: Profile | None) -> list[str]:
 
 
 def method_notes(results: Results) -> list[str]:
-    e2e = results.e2e
+    factors = ", ".join(f"{r.factor}×" for r in results.routing) or "—"
     notes = [
         "## How it was measured", "",
-        f"- Knowledge: the shipped `knowledge/` ({results.knowledge_intents} intents); sizes are that times 1, 10 and "
-        f"100 (`--quick`: 1 and 2). Evaluation messages: `tests/data/questions.yaml` ({results.questions}).",
+        f"- Knowledge: the shipped `knowledge/` ({results.knowledge_intents} intents) and synthetic knowledge "
+        f"bases grown from it ({factors}). Evaluation messages: `tests/data/questions.yaml` ({results.questions}).",
         "- Synthetic knowledge: " + " ".join(synthetic.__doc__.split("\n\n")[1].split()),
-        "- Routing: `Engine.route` timed per message with `time.perf_counter`, the evaluation messages in order, "
-        "repeated to the count shown; the first-pass row is a fresh engine's first sight of each message "
-        "(its word-correction cache is empty). Throughput is messages over the wall time of that loop.",
-        "- Naive baseline: `rapidfuzz.process.extractOne(message, all_example_phrases, scorer=fuzz.WRatio)` with "
-        "the list rebuilt from the knowledge on every call, on an evenly spaced sample of the messages (at 100× "
-        "one call takes a sizeable fraction of a second, so a full pass would not fit in the run).",
+        "- Routing: `Engine.route` (normalising, safety patterns, scoring, the decision; no reply) timed per "
+        "message with `time.perf_counter`, one core, the distinct evaluation messages in order, repeated to the "
+        "count shown. The first-pass row is the first of those passes on its own: a fresh engine's first sight "
+        "of each message (its word-correction cache empty). Throughput = messages ÷ wall time of the loop.",
+        "- Naive baseline: `rapidfuzz.process.extractOne(message, all_example_phrases, scorer=fuzz.WRatio)`, the "
+        "list of example phrases rebuilt from the knowledge on every call, as a first implementation would. It is "
+        "timed on an evenly spaced sample of the messages, as many as fit in a few seconds (20 s at 100×, at "
+        "least 40): at 100× one call takes about half a second, so a full pass would not fit in the run. The "
+        "speed-up compares mean times per message.",
         "- Start-up: a fresh `python -m bot ask --json - [--knowledge DIR]` per run, one question written at once, "
-        "timed to its first JSON line; peak RSS is the child's `ru_maxrss` (`os.wait4`). 10× and 100× run on "
-        "YAML written to a temporary directory (the real files plus the synthetic intents).",
-        "- Accuracy at size: `bot.evaluate.score` over every labelled message with the synthetic intents added.",
+        "timed from process start to its first JSON line; peak RSS is that child's high-water mark (`VmHWM` in "
+        "/proc, read right after its answer; Linux's `ru_maxrss` would include this benchmark's own RSS at fork). "
+        "Larger sizes load YAML written to a temporary directory: the real files plus one file of synthetic "
+        "intents, which `python -m bot validate` accepts.",
+        "- Accuracy at size: `bot.evaluate.score` over every labelled message (both splits) with the synthetic "
+        "intents added; a real question answered with a synthetic intent counts as taken.",
     ]  # fmt: skip
-    if e2e is not None:
-        p = e2e.plan
-        notes += [
-            f"- End to end: `tests/fake_bot_api.py`'s server in the benchmark process; the bot in its own process "
-            f"(`python -m bot run --config …`, the deployment command) with **the rate limiter switched off** "
-            f"(`rate_limiter: false`) and `concurrent_updates: {p.concurrency}` (the service default) unless a row "
-            f"says otherwise. {p.messages:,} private text messages from {p.users} users (evaluation messages in "
-            f"turn) are queued at once for long polling; rate = updates answered ÷ time from the first update "
-            f"queued to the last `sendMessage` arriving; latency = update queued → its `sendMessage` arriving. "
-            f"getUpdates hands out at most 100 updates per call, as Telegram does. Every bot is warmed up with a "
-            f"few messages first. The echo bot is a bare python-telegram-bot `Application` answering "
-            f"`send_message(chat_id, text)` with the same `concurrent_updates`.",
-            "- The fake server's handler writes headers and body in two sends; the benchmark switches Nagle's "
-            "algorithm off on its sockets, or every request waits ~40 ms for a delayed ACK and no bot gets past "
-            "~200 updates/s.",
-            "- sniffio: httpcore imports it each time it sets up a lock; the run compares the installed state with "
-            "the other one (hidden with an import hook, or a stand-in module following sniffio's logic).",
-        ]  # fmt: skip
-    return [*notes, ""]
+    return [*notes, *_e2e_notes(results.e2e), ""]
+
+
+def _e2e_notes(e2e: E2eResults | None) -> list[str]:
+    if e2e is None:
+        return []
+    p = e2e.plan
+    return [
+        f"- End to end: `tests/fake_bot_api.py`'s server runs in the benchmark process, each bot in a process of "
+        f"its own: ours as `python -m bot run --config …` (the deployment command) with **the rate limiter "
+        f"switched off** (`rate_limiter: false`) and `concurrent_updates: {p.concurrency}` (the service's default) "
+        f"unless a row says otherwise. A burst queues private text messages (the evaluation messages in turn, "
+        f"users in turn) all at once for long polling; getUpdates hands out at most 100 per call, as Telegram "
+        f"does. Rate = updates answered ÷ time from the first update queued to the last `sendMessage` arriving; "
+        f"latency = an update queued → the `sendMessage` for it arriving (a chat's k-th reply answers its k-th "
+        f"update). Bot CPU = the bot process's user + system time during the burst ÷ updates (from /proc): other "
+        f"programs on the machine move it less than they move the rate. Steady runs queue updates at a fixed "
+        f"rate from users of their own. Every bot is warmed up with a few messages first.",
+        "- The echo bot is a bare python-telegram-bot `Application` with the same `concurrent_updates` and no rate "
+        "limiter, answering each text with `send_message(chat_id, text)`: no core, no state, no HTML, no buttons.",
+        "- The fake server's handler writes headers and body in two sends; the benchmark switches Nagle's "
+        "algorithm off on its sockets (a subclass, `benchmarks/fake_api.py`), or every request waits ~40 ms for "
+        "the client's delayed ACK and no bot gets past ~200 updates/s.",
+        "- sniffio: httpcore runs `import sniffio` in `current_async_library()` whenever it sets up a lock or an "
+        "event; the run times one such call in each state, counts the calls per update (cProfile), and runs a "
+        "burst in the state other than installed (hidden with an import hook that costs what a missing package "
+        "costs, or provided by a stand-in module that follows sniffio's logic).",
+        "- Profiles: each bot runs a burst under cProfile (started and stopped by signals around the burst); "
+        "cProfile slows Python code several-fold, so only the shares and the differences mean much.",
+    ]  # fmt: skip
 
 
 def write_results(results: Results, path: Path) -> str:

@@ -32,7 +32,7 @@ PARTS = ("routing", "startup", "e2e")
 class Plan:
     factors: tuple[int, ...]
     min_messages: int
-    baseline_sample: dict[int, int]  # factor -> messages the baseline is timed on
+    baseline_seconds: dict[int, float]  # factor -> time the baseline may take (it is timed on a sample)
     startup_runs: dict[int, int]  # factor -> runs of `ask`
     profile_messages: int
     e2e: E2ePlan
@@ -41,16 +41,16 @@ class Plan:
 FULL = Plan(
     factors=(1, 10, 100),
     min_messages=5000,
-    baseline_sample={1: 1000, 10: 300, 100: 150},
+    baseline_seconds={1: 4, 10: 8, 100: 20},
     startup_runs={1: 5, 10: 3, 100: 1},
     profile_messages=300,
-    e2e=E2ePlan(users=200, messages=2000, steady=((200, 5), (50, 5)), sweep=(1, 2, 4, 8, 32, 256),
-                sweep_messages=500, sniffio=True, profile_messages=500),
+    e2e=E2ePlan(users=200, messages=2000, steady=((200, 3), (50, 4)), sweep=(1, 2, 4, 8, 32, 256),
+                sweep_messages=500, sniffio=True, profile_messages=300),
 )  # fmt: skip
 QUICK = Plan(
     factors=(1, 2),
     min_messages=300,
-    baseline_sample={1: 30, 2: 30},
+    baseline_seconds={1: 0.1, 2: 0.1},
     startup_runs={1: 1, 2: 1},
     profile_messages=30,
     e2e=E2ePlan(users=10, messages=60, steady=((50, 1),), sweep=(), sweep_messages=30, sniffio=True,
@@ -109,7 +109,7 @@ def _routing(plan: Plan, scaled: dict[int, KnowledgeBase], questions: list[Quest
         _say(f"routing at {factor}×: {len(kb.intents)} intents")
         result, engine = routing.measure(
             kb, factor, texts, questions, min_messages=plan.min_messages,
-            baseline_sample=plan.baseline_sample[factor], real_ids=real_ids,
+            baseline_seconds=plan.baseline_seconds[factor], real_ids=real_ids,
         )  # fmt: skip
         results.routing.append(result)
         if factor in (plan.factors[0], plan.factors[-1]):
