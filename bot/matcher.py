@@ -50,8 +50,8 @@ class Thresholds:
 
     answer: float = 0.62
     margin: float = 0.08
-    clarify: float = 0.42
-    safety: float = 0.90
+    clarify: float = 0.58
+    safety: float = 0.8
     coverage_weight: float = 0.5
 
 
@@ -222,8 +222,11 @@ def decide(
     runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
     if best_id == OUT_OF_SCOPE or best < t.clarify:
         return Route(Action.FALLBACK, None, round(best, 3), candidates, normalized)
-    clear = best >= t.answer and best - runner_up >= t.margin
-    if clear and (best_id not in safety_ids or best >= t.safety):
+    # Safety favours recall: a safety intent close enough to the message wins even when not ranked first.
+    safety = next(((i, s) for i, s in ranked if i in safety_ids and s >= t.safety), None)
+    if safety is not None:
+        return Route(Action.ANSWER, safety[0], round(safety[1], 3), candidates, normalized)
+    if best >= t.answer and best - runner_up >= t.margin and best_id not in safety_ids:
         return Route(Action.ANSWER, best_id, round(best, 3), candidates, normalized)
     close = tuple(c for c in candidates if c.score >= max(t.clarify, best - 0.15))
     return Route(Action.CLARIFY, None, round(best, 3), close, normalized)

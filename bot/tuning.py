@@ -14,7 +14,7 @@ from bot.evaluate import Outcome, Question, Report, score
 from bot.knowledge import KnowledgeBase
 from bot.matcher import DEFAULT_THRESHOLDS, Action, Matcher, Thresholds, decide
 
-COVERAGE_WEIGHTS = (0.3, 0.4, 0.5)
+COVERAGE_WEIGHTS = (0.3, 0.4, 0.5, 0.6, 0.7)
 ANSWER = tuple(x / 100 for x in range(40, 82, 2))
 MARGIN = tuple(x / 100 for x in range(0, 22, 3))
 CLARIFY = tuple(x / 100 for x in range(25, 62, 3))
