@@ -40,6 +40,7 @@ class Results:
     e2e: E2eResults | None = None
     seconds: float = 0.0
     load: dict[str, float] = field(default_factory=dict)  # part -> 1-minute load average when it started
+    part_seconds: dict[str, float] = field(default_factory=dict)  # part -> how long it took
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,8 +270,8 @@ def method_notes(results: Results) -> list[str]:
         "of each message (its word-correction cache empty). Throughput = messages ÷ wall time of the loop.",
         "- Naive baseline: `rapidfuzz.process.extractOne(message, all_example_phrases, scorer=fuzz.WRatio)`, the "
         "list of example phrases rebuilt from the knowledge on every call, as a first implementation would. It is "
-        "timed on an evenly spaced sample of the messages, as many as fit in a few seconds (20 s at 100×, at "
-        "least 40): at 100× one call takes about half a second, so a full pass would not fit in the run. The "
+        "timed on an evenly spaced sample of the messages, as many as fit in a few seconds per size (at "
+        "least 30): at 100× one call takes about half a second, so a full pass would not fit in the run. The "
         "speed-up compares mean times per message.",
         "- Start-up: a fresh `python -m bot ask --json - [--knowledge DIR]` per run, one question written at once, "
         "timed from process start to its first JSON line; peak RSS is that child's high-water mark (`VmHWM` in "
@@ -318,7 +319,8 @@ def write_results(results: Results, path: Path) -> str:
     lines = [
         "# Benchmark results", "",
         f"Written by `python -m benchmarks{' --quick' if results.mode == 'quick' else ''}` on {when}; "
-        f"the run took {results.seconds:.0f} s.", "",
+        f"the run took {results.seconds:.0f} s ("
+        + ", ".join(f"{part} {seconds:.0f} s" for part, seconds in results.part_seconds.items()) + ").", "",
         *machine(results.load), "",
         markdown_table(rows), "",
         "## Targets", "",

@@ -22,7 +22,7 @@ from bot.evaluate import Outcome, Question, score
 from bot.knowledge import KnowledgeBase
 from bot.matcher import Action, Route
 
-MIN_BASELINE_SAMPLE = 40
+MIN_BASELINE_SAMPLE = 30
 
 
 @dataclass(frozen=True, slots=True)
