@@ -97,7 +97,7 @@ class Engine:
             reply = clarify_reply(self.kb, tuple(c.intent for c in route.candidates))
             return Turn(reply, session, route)
         fallback = replace(route, action=Action.FALLBACK, intent=None)
-        return Turn(fallback_reply(self.kb), session, fallback)
+        return Turn(self.fallback(), session, fallback)
 
     def handle_button(self, payload: str, session: Session = Session()) -> Turn:
         """A button press: an intent id, or `more:<id>` for that topic's next tips."""
@@ -125,6 +125,10 @@ class Engine:
 
     def welcome(self) -> Reply:
         return welcome_reply(self.kb)
+
+    def fallback(self) -> Reply:
+        """What the bot can help with, and the topic menu (unknown commands get this too)."""
+        return fallback_reply(self.kb)
 
     def menu(self) -> Reply:
         return menu_reply(self.kb)

@@ -29,7 +29,7 @@ from telegram.ext import (
 from bot.engine import Engine, Session, Turn
 from bot.loader import KnowledgeError
 from bot.matcher import Action
-from bot.replies import fallback_reply, parse_payload
+from bot.replies import parse_payload
 from bot.telegram_io import addressed_text, runtime_of, send
 from bot.telegram_render import fit_lines, render_stats
 from bot.telegram_runtime import Runtime
@@ -161,7 +161,7 @@ async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A command the bot does not have: the ordinary fallback."""
-    await send(update, context, fallback_reply(runtime_of(context).engine.kb))
+    await send(update, context, runtime_of(context).engine.fallback())
 
 
 async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
