@@ -87,7 +87,7 @@ class Engine:
     def handle_text(self, text: str, session: Session = Session()) -> Turn:
         text = text[: self.max_message_chars]
         route = self.matcher.route(text)
-        audience = self.matcher.audience(text) or session.audience
+        audience = self.matcher.audience(route.normalized) or session.audience
         session = replace(session, audience=audience)
         if route.action is Action.ANSWER and route.intent is not None:
             intent = self.kb.intent(route.intent)
