@@ -24,6 +24,7 @@ from benchmarks.stats import fmt_ms, fmt_rate
 HERE = Path(__file__).resolve().parent
 FINDINGS = HERE / "findings.md"
 TELEGRAM_SEND_LIMIT = 30  # messages per second Telegram lets one bot send
+METHOD = "Method (also written into RESULTS.md): "
 
 
 @dataclass
@@ -134,7 +135,8 @@ def _e2e_rows(e: E2eResults) -> list[Row]:
         Row("end to end", "ours ÷ echo bot, updates per second", f"{e.ratio:.0%}", "≥ 80%", e.ratio >= 0.8),
         Row("end to end", "echo bot's CPU per update ÷ ours (the same comparison in CPU time)", f"{e.cpu_ratio:.0%}"),
         Row("end to end", "ours ÷ Telegram's send limit (~30 messages/s per bot)",
-            f"{e.ours.per_second / TELEGRAM_SEND_LIMIT:.1f}×", "far above 1×", e.ours.per_second >= 3 * 30),
+            f"{e.ours.per_second / TELEGRAM_SEND_LIMIT:.1f}×", "far above 1× (≥ 3×)",
+            e.ours.per_second >= 3 * TELEGRAM_SEND_LIMIT),
     ]  # fmt: skip
     for steady in e.steady:
         seconds = steady.answered / steady.target_rate
@@ -263,7 +265,7 @@ def method_notes(results: Results) -> list[str]:
         "## How it was measured", "",
         f"- Knowledge: the shipped `knowledge/` ({results.knowledge_intents} intents) and synthetic knowledge "
         f"bases grown from it ({factors}). Evaluation messages: `tests/data/questions.yaml` ({results.questions}).",
-        "- Synthetic knowledge: " + " ".join(synthetic.__doc__.split("\n\n")[1].split()),
+        "- Synthetic knowledge: " + " ".join(synthetic.__doc__.split("\n\n")[1].split()).removeprefix(METHOD),
         "- Routing: `Engine.route` (normalising, safety patterns, scoring, the decision; no reply) timed per "
         "message with `time.perf_counter`, one core, the distinct evaluation messages in order, repeated to the "
         "count shown. The first-pass row is the first of those passes on its own: a fresh engine's first sight "
@@ -325,6 +327,7 @@ def write_results(results: Results, path: Path) -> str:
         markdown_table(rows), "",
         "## Targets", "",
         *targets_summary(rows), "",
+        "Why those not met are not, and what would meet them: the profiles below and the findings at the end.", "",
         *method_notes(results),
         *profile_sections(results),
     ]  # fmt: skip

@@ -24,7 +24,7 @@ from benchmarks.report import Results, write_results
 from bot.engine import Engine
 from bot.evaluate import DEFAULT_QUESTIONS, Question, load_questions
 from bot.knowledge import KnowledgeBase
-from bot.loader import DEFAULT_DIR, load_knowledge
+from bot.loader import DEFAULT_DIR, KnowledgeError, load_knowledge
 
 PARTS = ("routing", "startup", "e2e")
 
@@ -63,7 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     plan = QUICK if args.quick else FULL
     started = time.perf_counter()
-    kb = load_knowledge(args.knowledge)
+    try:
+        kb = load_knowledge(args.knowledge)
+    except KnowledgeError as err:
+        print(f"{err}\nthe knowledge does not load; run `python -m bot validate`", file=sys.stderr)
+        return 1
     questions = load_questions(args.questions)
     results = Results("quick" if args.quick else "full", len(kb.intents), len(questions))
     parts = [p for p in PARTS if p not in (args.skip or ())]
