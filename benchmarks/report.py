@@ -120,9 +120,11 @@ def _accuracy_rows(r: RoutingResult) -> list[Row]:
     )
     rows = [Row("accuracy", f"`eval` figures, {a.questions} labelled messages, {r.factor}×", figures)]
     if r.factor > 1:
-        rows.append(Row("accuracy", f"real questions taken by synthetic intents, {r.factor}×",
-                        f"{a.stolen} answered with one · {a.clarified_with_synthetic} clarified with one offered",
-                        "none answered", a.stolen == 0))  # fmt: skip
+        rows.append(Row("accuracy", f"real questions answered with a synthetic intent, {r.factor}×", f"{a.stolen}",
+                        "none", a.stolen == 0))  # fmt: skip
+        rows.append(Row("accuracy", f"synthetic intents elsewhere, {r.factor}×",
+                        f"{a.out_of_scope_taken} out-of-scope messages answered with one · "
+                        f"{a.clarified_with_synthetic} clarifications offer one"))  # fmt: skip
     return rows
 
 

@@ -34,8 +34,9 @@ class Accuracy:
     topic_clarified: float
     out_of_scope_rejected: float
     safety_recall: float
-    stolen: int  # distinct messages
-    clarified_with_synthetic: int  # distinct messages
+    stolen: int  # distinct labelled (in-scope) messages answered with a synthetic intent
+    out_of_scope_taken: int  # distinct out-of-scope messages answered with a synthetic intent
+    clarified_with_synthetic: int  # distinct messages whose clarification offers a synthetic intent
     questions: int
 
 
@@ -137,7 +138,7 @@ def measure(
 
 
 def accuracy(engine: Engine, questions: Sequence[Question], real_ids: frozenset[str]) -> Accuracy:
-    """The `eval` figures (all splits) for this engine, and how often a synthetic intent took a real question."""
+    """The `eval` figures (all splits) for this engine, and how often synthetic intents took messages."""
     routes: dict[str, Route] = {}
 
     def route(text: str) -> Outcome:
@@ -145,10 +146,12 @@ def accuracy(engine: Engine, questions: Sequence[Question], real_ids: frozenset[
         return Outcome(found.action, found.intent)
 
     report = score(engine.kb, questions, route)
-    stolen = clarified = 0
-    for found in routes.values():
+    in_scope = {q.text for q in questions if q.expect}
+    stolen = taken = clarified = 0
+    for text, found in routes.items():
         if found.action is Action.ANSWER and found.intent not in real_ids:
-            stolen += 1
+            stolen += text in in_scope
+            taken += text not in in_scope
         elif found.action is Action.CLARIFY and any(c.intent not in real_ids for c in found.candidates):
             clarified += 1
     return Accuracy(
@@ -158,6 +161,7 @@ def accuracy(engine: Engine, questions: Sequence[Question], real_ids: frozenset[
         out_of_scope_rejected=report.rate(report.out_of_scope, "rejected"),
         safety_recall=report.rate(report.safety, "correct"),
         stolen=stolen,
+        out_of_scope_taken=taken,
         clarified_with_synthetic=clarified,
         questions=len(questions),
     )
