@@ -68,9 +68,12 @@ def table_rows(results: Results) -> list[Row]:
     for s in results.startup:
         rows += _startup_rows(s)
     if results.imports is not None:
+        imports = results.imports
         rows.append(Row("start-up", "python-telegram-bot imported by `ask`",
-                        f"{'yes' if results.imports.telegram_imported else 'no'} ({results.imports.modules} modules)",
-                        "no", not results.imports.telegram_imported))  # fmt: skip
+                        f"{'yes' if imports.telegram_imported else 'no'} ({imports.modules} modules)",
+                        "no", not imports.telegram_imported))  # fmt: skip
+        slowest = ", ".join(f"{name} {ms:.0f}" for name, ms in imports.slowest)
+        rows.append(Row("start-up", "slowest imports of `ask` but ours (`-X importtime`, cumulative)", f"{slowest} ms"))
     for r in results.routing:
         rows += _accuracy_rows(r)
     if results.e2e is not None:
