@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
+from functools import lru_cache
 
 _CONTRACTIONS = {
     "won't": "will not",
@@ -48,6 +49,7 @@ def _strip_accents(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+@lru_cache(maxsize=16384)  # knowledge phrases are normalised by the checks and again by the matcher
 def normalize(text: str) -> str:
     """Lower-case ASCII-ish words separated by single spaces: the form all matching works on.
 
