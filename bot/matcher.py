@@ -11,6 +11,7 @@ Everything derivable from the knowledge is computed once, in `Matcher.__init__`.
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 import threading
@@ -144,7 +145,7 @@ class Matcher:
         words = [self._correct(w) for w in normalized.split()]
         corrected = " ".join(words)
         coverage = self._coverage(words)
-        pool = sorted(coverage, key=coverage.__getitem__, reverse=True)[:FUZZY_POOL] or self._closest_owners(corrected)
+        pool = heapq.nlargest(FUZZY_POOL, coverage, key=coverage.__getitem__) or self._closest_owners(corrected)
         alpha = self.thresholds.coverage_weight
         similarity = self._similarities(corrected, pool)
         scores = {}
