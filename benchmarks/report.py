@@ -133,7 +133,7 @@ def _accuracy_rows(r: RoutingResult) -> list[Row]:
 
 def _e2e_rows(e: E2eResults) -> list[Row]:
     p = e.plan
-    load = f"{p.messages:,} msgs from {p.users} users"
+    load = f"{p.messages:,} msgs from {p.users} users" + (f", best of {p.repeats}" if p.repeats > 1 else "")
     rows = [
         Row("end to end", f"echo bot (ceiling), burst of {load}, concurrent_updates {p.concurrency}", _burst(e.echo)),
         Row("end to end", f"ours, same burst, concurrent_updates {p.concurrency}", _burst(e.ours)),
@@ -305,7 +305,8 @@ def _e2e_notes(e2e: E2eResults | None) -> list[str]:
         f"latency = an update queued → the `sendMessage` for it arriving (a chat's k-th reply answers its k-th "
         f"update). Bot CPU = the bot process's user + system time during the burst ÷ updates (from /proc): other "
         f"programs on the machine move it less than they move the rate. Steady runs queue updates at a fixed "
-        f"rate from users of their own. Every bot is warmed up with a few messages first.",
+        f"rate from users of their own. Every bot is warmed up with a few messages first. The headline burst runs "
+        f"{p.repeats} time(s) per bot, the echo bot and ours taking turns, and the best run of each is shown.",
         "- The echo bot is a bare python-telegram-bot `Application` with the same `concurrent_updates` and no rate "
         "limiter, answering each text with `send_message(chat_id, text)`: no core, no state, no HTML, no buttons.",
         "- The fake server's handler writes headers and body in two sends; the benchmark switches Nagle's "

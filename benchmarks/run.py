@@ -46,7 +46,7 @@ FULL = Plan(
     startup_runs={1: 5, 10: 3, 100: 1},
     profile_messages=300,
     e2e=E2ePlan(users=200, messages=2000, steady=((200, 3), (50, 3)), sweep=(1, 4, 8, 32, 256),
-                sweep_messages=500, sniffio=True, profile_messages=300),
+                sweep_messages=500, sniffio=True, profile_messages=300, repeats=2),
 )  # fmt: skip
 QUICK = Plan(
     factors=(1, 2),
