@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -211,10 +212,26 @@ def machine(load: dict[str, float]) -> list[str]:
         f"- CPU: {cpu}, {cores} cores available",
         f"- Python {platform.python_version()} ({sys.implementation.name}) on {platform.system()} {platform.release()}",
         f"- Packages: {versions}",
+        f"- Code measured: {code_version()}",
         "- Load average (1 min) as each part started: "
         + (", ".join(f"{part} {value:.2f}" for part, value in load.items()) or "not recorded")
         + " (the machine is shared: above 0 means other programs were using CPU at the same time)",
     ]
+
+
+def code_version() -> str:
+    """The commit measured, and which of the bot's files differed from it (a shared working tree moves)."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=HERE.parent, capture_output=True, text=True, timeout=10,
+                              check=True).stdout  # fmt: skip
+
+    try:
+        head = git("rev-parse", "--short", "HEAD").strip()
+        changed = git("status", "--porcelain", "--", "bot", "knowledge", "pyproject.toml").splitlines()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (no git)"
+    files = [line[3:] for line in changed if line.strip()]
+    return f"commit {head}" + (f" with uncommitted changes to {', '.join(files)}" if files else "")
 
 
 def _version(name: str) -> str:
