@@ -164,12 +164,19 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await send(update, context, runtime_of(context).engine.fallback())
 
 
+async def _admin_or_fallback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """True for an admin; anyone else gets the ordinary fallback, as for an unknown command."""
+    user = update.effective_user
+    if runtime_of(context).is_admin(user.id if user else None):
+        return True
+    await unknown_command(update, context)
+    return False
+
+
 async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/reload (admins): re-read the knowledge and swap it in whole, or keep the old one and show why not."""
     rt = runtime_of(context)
-    user = update.effective_user
-    if not rt.is_admin(user.id if user else None):
-        await unknown_command(update, context)
+    if not await _admin_or_fallback(update, context):
         return
     try:
         kb = await rt.reload()
@@ -186,12 +193,8 @@ async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/stats (admins): users, messages, outcome shares, top topics, most frequent unanswered questions."""
-    rt = runtime_of(context)
-    user = update.effective_user
-    if not rt.is_admin(user.id if user else None):
-        await unknown_command(update, context)
-        return
-    await send(update, context, render_stats(rt.store.stats()))
+    if await _admin_or_fallback(update, context):
+        await send(update, context, render_stats(runtime_of(context).store.stats()))
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
