@@ -1,6 +1,6 @@
 """What the Telegram service remembers between messages and restarts, behind a small `StateStore` interface.
 
-`SqliteStateStore` keeps, in one SQLite file (WAL, one transaction per write):
+`SqliteStateStore` keeps, in one SQLite file (WAL; a whole turn is written in one transaction):
 - per user: the core's `Session` (audience, last topic, next tip), never any message text;
 - counters per intent and per outcome (answer / clarify / fallback / button);
 - a bounded log of questions the bot could not answer: normalised text and time only, no user ids.
@@ -57,13 +57,14 @@ class StateStore(Protocol):
 
     def get_session(self, user_id: int) -> Session: ...
 
-    def save_session(self, user_id: int, session: Session) -> None: ...
+    def record_turn(
+        self, user_id: int, session: Session | None, *, intent: str | None, action: str, unanswered: str = ""
+    ) -> None:
+        """One turn, all or nothing: the user's new session (None keeps the stored one), the outcome
+        counters (`intent` may be None), and the normalised text of an unanswered question (empty: none)."""
+        ...
 
     def forget_user(self, user_id: int) -> None: ...
-
-    def record_outcome(self, intent: str | None, action: str) -> None: ...
-
-    def record_unanswered(self, normalized_text: str) -> None: ...
 
     def stats(self, *, top: int = 5) -> Stats: ...
 
@@ -71,7 +72,7 @@ class StateStore(Protocol):
 
 
 class SqliteStateStore:
-    """A `StateStore` in one SQLite file; every write is its own transaction."""
+    """A `StateStore` in one SQLite file; every call that writes is one transaction."""
 
     def __init__(self, path: Path | str, *, unanswered_limit: int = UNANSWERED_LIMIT) -> None:
         self.path = Path(path)
@@ -90,34 +91,29 @@ class SqliteStateStore:
             return Session()
         return Session.from_dict(data) if isinstance(data, dict) else Session()
 
-    def save_session(self, user_id: int, session: Session) -> None:
-        data = json.dumps(session.to_dict(), sort_keys=True)
+    def record_turn(
+        self, user_id: int, session: Session | None, *, intent: str | None, action: str, unanswered: str = ""
+    ) -> None:
+        """Everything one turn changes, in one transaction (a commit costs more than the statements in it)."""
+        text = unanswered.strip()[:500]
+        now = time.time()
         with self._transaction() as db:
-            db.execute(
-                "INSERT INTO sessions (user_id, data, updated_at) VALUES (?, ?, ?) "
-                "ON CONFLICT(user_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
-                (user_id, data, time.time()),
-            )
+            if session is not None:
+                db.execute(
+                    "INSERT INTO sessions (user_id, data, updated_at) VALUES (?, ?, ?) ON CONFLICT(user_id) "
+                    "DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
+                    (user_id, json.dumps(session.to_dict(), sort_keys=True), now),
+                )
+            _bump(db, "outcome_counts", "action", action)
+            if intent:
+                _bump(db, "intent_counts", "intent", intent)
+            if text:
+                cursor = db.execute("INSERT INTO unanswered (text, at) VALUES (?, ?)", (text, now))
+                db.execute("DELETE FROM unanswered WHERE id <= ?", (cursor.lastrowid - self.unanswered_limit,))
 
     def forget_user(self, user_id: int) -> None:
         with self._transaction() as db:
             db.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
-
-    # counters
-
-    def record_outcome(self, intent: str | None, action: str) -> None:
-        with self._transaction() as db:
-            _bump(db, "outcome_counts", "action", action)
-            if intent:
-                _bump(db, "intent_counts", "intent", intent)
-
-    def record_unanswered(self, normalized_text: str) -> None:
-        text = normalized_text.strip()[:500]
-        if not text:
-            return
-        with self._transaction() as db:
-            cursor = db.execute("INSERT INTO unanswered (text, at) VALUES (?, ?)", (text, time.time()))
-            db.execute("DELETE FROM unanswered WHERE id <= ?", (cursor.lastrowid - self.unanswered_limit,))
 
     def stats(self, *, top: int = 5) -> Stats:
         db = self._db

@@ -55,10 +55,11 @@ NON_TEXT = (
 async def _converse(
     update: Update, context: ContextTypes.DEFAULT_TYPE, act: Callable[[Engine, Session], tuple[Turn, str]]
 ) -> None:
-    """Run one turn for the user: their session in, counters recorded, reply out, new session stored.
+    """Run one turn for the user: their session in, reply out, then the turn recorded in one transaction.
 
-    `act` returns the turn and what kind of turn it was: text, button, stale, link or start. The session
-    is stored only once the reply is delivered, so "More tips" never skips tips the user did not get.
+    `act` returns the turn and what kind of turn it was: text, button, stale, link or start. The counters
+    are recorded even when sending fails; the new session only once the reply is delivered, so "More tips"
+    never skips tips the user did not get.
     """
     user = update.effective_user
     if user is None:
@@ -67,21 +68,24 @@ async def _converse(
     rt.unblocked(user.id)
     async with rt.locks.hold(user.id):
         turn, kind = act(rt.engine, rt.store.get_session(user.id))
-        _record(rt, turn, kind, update.update_id)
-        await send(update, context, turn.reply)
-        rt.store.save_session(user.id, turn.session)
+        delivered = False
+        try:
+            await send(update, context, turn.reply)
+            delivered = True
+        finally:
+            _record(rt, user.id, turn, kind, update.update_id, delivered=delivered)
 
 
-def _record(rt: Runtime, turn: Turn, kind: str, update_id: int) -> None:
+def _record(rt: Runtime, user_id: int, turn: Turn, kind: str, update_id: int, *, delivered: bool) -> None:
+    session = turn.session if delivered else None
     route = turn.route
     if route is None:
         intent = turn.session.last_intent if kind in ("button", "link") else None
-        rt.store.record_outcome(intent, kind)
+        rt.store.record_turn(user_id, session, intent=intent, action=kind)
         logger.debug("update %s: %s → %s", update_id, kind, intent)
         return
-    rt.store.record_outcome(route.intent, route.action.value)
-    if route.action in (Action.CLARIFY, Action.FALLBACK):
-        rt.store.record_unanswered(route.normalized)
+    unanswered = route.normalized if route.action in (Action.CLARIFY, Action.FALLBACK) else ""
+    rt.store.record_turn(user_id, session, intent=route.intent, action=route.action.value, unanswered=unanswered)
     logger.debug(
         "update %s: %r → %s %s (%.2f)", update_id, route.normalized, route.action, route.intent, route.confidence
     )

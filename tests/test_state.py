@@ -27,8 +27,8 @@ def test_a_missing_database_and_its_folder_are_created(tmp_path: Path) -> None:
 def test_sessions_survive_closing_and_reopening(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite3"
     store: StateStore = SqliteStateStore(path)
-    store.save_session(7, Session(audience="nurse", last_intent="residency", next_tip=3))
-    store.save_session(7, Session(audience="nurse", last_intent="usmle", next_tip=2))
+    store.record_turn(7, Session(audience="nurse", last_intent="residency", next_tip=3), intent=None, action="text")
+    store.record_turn(7, Session(audience="nurse", last_intent="usmle", next_tip=2), intent=None, action="text")
     store.close()
     store.close()  # twice is harmless
     again = SqliteStateStore(path)
@@ -39,7 +39,7 @@ def test_sessions_survive_closing_and_reopening(tmp_path: Path) -> None:
 
 def test_sessions_hold_no_message_text(tmp_path: Path) -> None:
     store = SqliteStateStore(tmp_path / "state.sqlite3")
-    store.save_session(7, Session(audience="resident", last_intent="usmle", next_tip=3))
+    store.record_turn(7, Session(audience="resident", last_intent="usmle", next_tip=3), intent="usmle", action="answer")
     with sqlite3.connect(tmp_path / "state.sqlite3") as db:
         (data,) = db.execute("SELECT data FROM sessions").fetchone()
     assert data == '{"audience": "resident", "last_intent": "usmle", "next_tip": 3}'
@@ -48,8 +48,8 @@ def test_sessions_hold_no_message_text(tmp_path: Path) -> None:
 
 def test_forget_user_removes_only_that_user(tmp_path: Path) -> None:
     store = SqliteStateStore(tmp_path / "state.sqlite3")
-    store.save_session(1, Session(last_intent="usmle"))
-    store.save_session(2, Session(last_intent="residency"))
+    store.record_turn(1, Session(last_intent="usmle"), intent="usmle", action="answer")
+    store.record_turn(2, Session(last_intent="residency"), intent="residency", action="answer")
     store.forget_user(1)
     assert store.get_session(1) == Session()
     assert store.get_session(2).last_intent == "residency"
@@ -59,21 +59,53 @@ def test_forget_user_removes_only_that_user(tmp_path: Path) -> None:
 
 def test_counters_and_stats(tmp_path: Path) -> None:
     store = SqliteStateStore(tmp_path / "state.sqlite3")
-    for intent, action in [("usmle", "answer"), ("usmle", "answer"), ("residency", "button"), (None, "fallback")]:
-        store.record_outcome(intent, action)
-    for text in ["how do i become an architect", "zzz", "how do i become an architect", "  "]:
-        store.record_unanswered(text)
+    turns = [
+        (1, "usmle", "answer", ""),
+        (1, "usmle", "answer", ""),
+        (2, "residency", "button", ""),
+        (2, None, "fallback", "how do i become an architect"),
+        (3, None, "clarify", "zzz"),
+        (3, None, "fallback", "how do i become an architect"),
+        (3, None, "fallback", "  "),
+    ]
+    for user, intent, action, unanswered in turns:
+        store.record_turn(user, Session(last_intent=intent), intent=intent, action=action, unanswered=unanswered)
     stats = store.stats(top=5)
-    assert stats.outcomes == {"answer": 2, "button": 1, "fallback": 1}
+    assert stats.users == 3
+    assert stats.outcomes == {"answer": 2, "button": 1, "clarify": 1, "fallback": 3}
     assert stats.top_intents == [("usmle", 2), ("residency", 1)]
     assert stats.top_unanswered == [("how do i become an architect", 2), ("zzz", 1)]
+    store.close()
+
+
+def test_a_turn_without_a_session_counts_but_keeps_the_stored_session(tmp_path: Path) -> None:
+    """An undelivered reply: its outcome is counted, the user's session stays as it was (or absent)."""
+    store = SqliteStateStore(tmp_path / "state.sqlite3")
+    store.record_turn(1, Session(last_intent="usmle", next_tip=3), intent="usmle", action="answer")
+    store.record_turn(1, None, intent="usmle", action="button")
+    store.record_turn(2, None, intent=None, action="fallback", unanswered="lol")
+    assert store.get_session(1) == Session(last_intent="usmle", next_tip=3)
+    stats = store.stats()
+    assert (stats.users, stats.outcomes) == (1, {"answer": 1, "button": 1, "fallback": 1})
+    assert stats.top_unanswered == [("lol", 1)]
+    store.close()
+
+
+def test_a_turn_is_written_in_one_transaction(tmp_path: Path) -> None:
+    """Session, counters and unanswered text land together: one commit per turn."""
+    store = SqliteStateStore(tmp_path / "state.sqlite3")
+    commits: list[str] = []
+    store._db.set_trace_callback(lambda sql: commits.append(sql) if sql.upper().startswith("COMMIT") else None)
+    store.record_turn(1, Session(last_intent="usmle"), intent="usmle", action="clarify", unanswered="usmle when")
+    store._db.set_trace_callback(None)
+    assert commits == ["COMMIT"]
     store.close()
 
 
 def test_the_unanswered_log_is_bounded_and_has_only_text_and_time(tmp_path: Path) -> None:
     store = SqliteStateStore(tmp_path / "state.sqlite3", unanswered_limit=3)
     for n in range(10):
-        store.record_unanswered(f"question {n}")
+        store.record_turn(n, None, intent=None, action="fallback", unanswered=f"question {n}")
     with sqlite3.connect(tmp_path / "state.sqlite3") as db:
         rows = db.execute("SELECT text FROM unanswered ORDER BY id").fetchall()
         columns = [r[1] for r in db.execute("PRAGMA table_info(unanswered)")]
@@ -89,7 +121,7 @@ def test_a_corrupt_database_is_moved_aside_and_a_fresh_one_started(
     path.write_bytes(b"this is not a database, it is a shopping list " * 100)
     with caplog.at_level(logging.ERROR, logger="bot.state"):
         store = SqliteStateStore(path)
-    store.save_session(1, Session(last_intent="usmle"))
+    store.record_turn(1, Session(last_intent="usmle"), intent="usmle", action="answer")
     assert store.get_session(1).last_intent == "usmle"
     store.close()
     (aside,) = tmp_path.glob("state.sqlite3.corrupt-*")
