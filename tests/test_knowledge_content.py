@@ -6,7 +6,9 @@ from collections import deque
 
 import pytest
 
+from bot.engine import Engine
 from bot.knowledge import Kind, KnowledgeBase
+from bot.matcher import Action
 
 REQUIRED_SECTIONS = {
     "000_999d3b0f9ffa67c9.txt": [
@@ -90,3 +92,22 @@ def test_out_of_date_step_2_cs_is_corrected(shipped_kb: KnowledgeBase) -> None:
 def test_crisis_reply_gives_crisis_lines(shipped_kb: KnowledgeBase) -> None:
     answer = shipped_kb.intent("crisis").answer  # type: ignore[union-attr]
     assert "988" in answer and "116 123" in answer
+
+
+def test_every_example_routes_to_its_own_intent(shipped_engine: Engine) -> None:
+    """A maintainer who adds a phrase under an intent can rely on that exact phrase being answered by it."""
+    kb = shipped_engine.kb
+    astray = [
+        (intent.id, example, route.action, route.intent)
+        for intent in kb.intents
+        for example in intent.examples
+        if (route := shipped_engine.route(example)).intent != intent.id or route.action is not Action.ANSWER
+    ]
+    assert astray == []
+    assert all(shipped_engine.route(text).action is Action.FALLBACK for text in kb.out_of_scope)
+
+
+@pytest.mark.parametrize("text", ["what can you do", "how does this work", "What can you do?!"])
+def test_questions_about_the_bot_itself_get_help(shipped_engine: Engine, text: str) -> None:
+    route = shipped_engine.route(text)
+    assert (route.action, route.intent) == (Action.ANSWER, "help")
