@@ -25,6 +25,7 @@ from rapidfuzz import fuzz, process
 
 from bot.knowledge import Kind, KnowledgeBase
 from bot.normalize import SynonymExpander, normalize
+from bot.safety import SafetyCheck
 
 OUT_OF_SCOPE = "__out_of_scope__"
 _STEMMERS = threading.local()  # a Snowball stemmer keeps state while it works: one per thread
@@ -82,9 +83,8 @@ class Matcher:
     def __init__(self, kb: KnowledgeBase, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> None:
         self.thresholds = thresholds
         self.prepare = Preparer(kb)
-        # Separate patterns: one big alternation per intent measured slower (0.39 against 0.22 ms a message).
-        self._safety = [(i.id, [re.compile(p) for p in i.patterns]) for i in kb.intents if i.kind is Kind.SAFETY]
-        self._safety_ids = frozenset(i for i, _ in self._safety)
+        self._safety = SafetyCheck([i for i in kb.intents if i.kind is Kind.SAFETY])
+        self._safety_ids = self._safety.intent_ids
         groups = {i.id: (*i.examples, *i.keywords) for i in kb.intents}
         groups[OUT_OF_SCOPE] = kb.out_of_scope
         self._phrases = {owner: [self.prepare(t) for t in texts] for owner, texts in groups.items()}
@@ -133,7 +133,7 @@ class Matcher:
 
     def safety_match(self, normalized: str) -> str | None:
         """The safety intent whose pattern the prepared message matches, if any."""
-        return next((i for i, patterns in self._safety if any(p.search(normalized) for p in patterns)), None)
+        return self._safety.match(normalized)
 
     def ranked(self, normalized: str) -> list[tuple[str, float]]:
         """(intent, score) best first, for a prepared message; the out-of-scope pseudo-intent included."""

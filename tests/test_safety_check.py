@@ -1,0 +1,65 @@
+"""The safety prefilter never changes what the safety check finds: it only skips searches that cannot match."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.knowledge import Kind, KnowledgeBase
+from bot.matcher import Matcher
+from bot.safety import SafetyCheck, required_keys
+from tests.conftest import REPO
+
+QUESTIONS = REPO / "tests" / "data" / "questions.yaml"
+
+
+@pytest.fixture(scope="module")
+def check(shipped_kb: KnowledgeBase) -> SafetyCheck:
+    return SafetyCheck([i for i in shipped_kb.intents if i.kind is Kind.SAFETY])
+
+
+def test_required_keys_are_in_every_match() -> None:
+    assert required_keys(r"\bkill(ing)? myself\b") == {"killing", "myself"}
+    assert required_keys(r"\bself ?harm") == {"self", "selfharm"}
+    assert required_keys(r"^(?!.*\bpatients?).*\bsuicid") == {"suicid"}
+    assert required_keys(r"\bnoose\b|\bbought a rope\b") == {"noose", "bought"}
+    assert required_keys(r"\b\w+ ?mg\b") is None  # nothing of three letters or more is certain
+
+
+def test_prefilter_agrees_with_searching_every_pattern_on_real_messages(
+    shipped_kb: KnowledgeBase, check: SafetyCheck
+) -> None:
+    prepare = Matcher(shipped_kb).prepare
+    texts = re.findall(r"text: (.+)", QUESTIONS.read_text(encoding="utf-8"))
+    texts += [e for i in shipped_kb.intents for e in (*i.examples, *i.negative_examples)]
+    found = {prepare(t): check.match_every_pattern(prepare(t)) for t in texts}
+    assert sum(1 for hit in found.values() if hit) >= 50  # the comparison covers real safety hits
+    assert {text: check.match(text) for text in found} == found
+
+
+@pytest.fixture(scope="module")
+def safety_words(shipped_kb: KnowledgeBase) -> list[str]:
+    return sorted({w for i in shipped_kb.intents for p in i.patterns for w in re.findall(r"[a-z]{2,}", p)})
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_prefilter_agrees_on_messages_made_of_pattern_words(
+    check: SafetyCheck, safety_words: list[str], data: st.DataObject
+) -> None:
+    words = data.draw(st.lists(st.sampled_from(["i", "my", "a", "me", "to", *safety_words]), max_size=9))
+    text = " ".join(words)
+    assert check.match(text) == check.match_every_pattern(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_prefilter_agrees_on_strings_each_pattern_matches(
+    shipped_kb: KnowledgeBase, check: SafetyCheck, data: st.DataObject
+) -> None:
+    pattern = data.draw(st.sampled_from([p for i in shipped_kb.intents for p in i.patterns]))
+    text = data.draw(st.from_regex(pattern, alphabet=st.characters(codec="ascii")))
+    assert check.match(text) == check.match_every_pattern(text)
