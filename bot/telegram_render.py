@@ -7,11 +7,12 @@ break a reply's markup. Only `<b>` is ever added. No I/O and no handlers here.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.replies import Reply
+from bot.replies import Button, Reply
 from bot.state import Stats
 
 MAX_TEXT = 4096  # Telegram's limit, counted on the text after the HTML is parsed
@@ -28,10 +29,15 @@ def render_html(reply: Reply) -> str:
 
 def render_keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     """The reply's buttons as an inline keyboard, two to a row; None when it has none."""
-    buttons = [InlineKeyboardButton(b.label, callback_data=b.payload) for b in reply.buttons]
-    if not buttons:
-        return None
-    rows = [buttons[i : i + BUTTONS_PER_ROW] for i in range(0, len(buttons), BUTTONS_PER_ROW)]
+    return _keyboard(reply.buttons) if reply.buttons else None
+
+
+@lru_cache(maxsize=1024)
+def _keyboard(buttons: tuple[Button, ...]) -> InlineKeyboardMarkup:
+    """Cached: the same few keyboards (each topic's follow-ups, the menu) come back all the time, and PTB's
+    objects are immutable, so one can be sent any number of times."""
+    keys = [InlineKeyboardButton(b.label, callback_data=b.payload) for b in buttons]
+    rows = [keys[i : i + BUTTONS_PER_ROW] for i in range(0, len(keys), BUTTONS_PER_ROW)]
     return InlineKeyboardMarkup(rows)
 
 
