@@ -23,10 +23,6 @@ class TimedFakeBotApi(FakeBotApi):
 
     def __init__(self) -> None:
         super().__init__()
-        # The handler writes headers and body in two sends; with Nagle's algorithm on, the body waits for the
-        # client's delayed ACK (~40 ms) on every keep-alive request, which caps any bot at a few hundred
-        # requests per second. Telegram's servers do not add that wait, so neither should the benchmark.
-        self._server.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[attr-defined]
         self._sent_lock = threading.Lock()
         self._sent: list[tuple[float, int]] = []  # (arrival time, chat id)
         self._arrived = threading.Condition(self._sent_lock)
