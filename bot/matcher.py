@@ -30,6 +30,9 @@ from bot.safety import SafetyCheck
 OUT_OF_SCOPE = "__out_of_scope__"
 _STEMMERS = threading.local()  # a Snowball stemmer keeps state while it works: one per thread
 MIN_CORRECTABLE = 4  # shorter words are too easily "corrected" into a different word
+# An unknown word becomes the closest known word at least this similar: at 80 "advertising" became
+# "diverting"; on held-out examples 86 gave fewer wrong answers and accepted fewer out-of-scope messages.
+CORRECTION_CUTOFF = 86
 FUZZY_POOL = 4  # intents (by coverage) that get the fuzzy pass; 3–8 gave the same dev figures
 STOPWORDS = frozenset(
     "a an the i me my mine we our you your he she it its they them their this that these those am is are was "
@@ -204,7 +207,7 @@ class Matcher:
     def _correct_word(self, word: str) -> str:
         if len(word) < MIN_CORRECTABLE or word in self._known or word in STOPWORDS or not word.isalpha():
             return word
-        found = process.extractOne(word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=80)
+        found = process.extractOne(word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=CORRECTION_CUTOFF)
         return found[0] if found else word
 
 
