@@ -326,9 +326,9 @@ def _e2e_notes(e2e: E2eResults | None) -> list[str]:
         f"{p.repeats} time(s) per bot, the echo bot and ours taking turns, and the best run of each is shown.",
         "- The echo bot is a bare python-telegram-bot `Application` with the same `concurrent_updates` and no rate "
         "limiter, answering each text with `send_message(chat_id, text)`: no core, no state, no HTML, no buttons.",
-        "- The fake server's handler writes headers and body in two sends; the benchmark switches Nagle's "
-        "algorithm off on its sockets (a subclass, `benchmarks/fake_api.py`), or every request waits ~40 ms for "
-        "the client's delayed ACK and no bot gets past ~200 updates/s.",
+        "- The fake server's handler writes headers and body in two sends, so it switches Nagle's algorithm off on "
+        "its sockets; otherwise every request waits ~40 ms for the client's delayed ACK and no bot gets past "
+        "~200 updates/s.",
         "- sniffio: httpcore runs `import sniffio` in `current_async_library()` whenever it sets up a lock or an "
         "event; the run times one such call in each state, counts the calls per update (cProfile), and runs a "
         "burst in the state other than installed (hidden with an import hook that costs what a missing package "
