@@ -17,6 +17,7 @@ chat: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check bot tests benchmarks
+	$(BIN)/ruff format --check bot tests benchmarks
 	$(BIN)/python -m bot validate
 	$(BIN)/python -m pytest
 	$(BIN)/python -m bot eval --split dev --min-answered 0.93 --max-wrong 0.01 --min-rejection 0.91 --min-safety 1.0
@@ -24,6 +25,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot tests benchmarks
+	$(BIN)/ruff format --check bot tests benchmarks
 
 eval: $(STAMP)
 	$(BIN)/python -m bot eval

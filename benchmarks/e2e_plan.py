@@ -101,7 +101,9 @@ def measure(plan: E2ePlan, texts: Sequence[str], knowledge: Path | None) -> E2eR
 
 
 def _headline(
-    plan: E2ePlan, bodies: Sequence[dict[str, Any]], steady: list[tuple[float, list[dict[str, Any]]]],
+    plan: E2ePlan,
+    bodies: Sequence[dict[str, Any]],
+    steady: list[tuple[float, list[dict[str, Any]]]],
     knowledge: Path | None,
 ) -> tuple[Burst, Burst, list[Steady]]:
     """The echo bot and ours on the same burst, taking turns `plan.repeats` times; the best run of each.

@@ -97,10 +97,18 @@ def _routing_rows(r: RoutingResult, largest: int) -> list[Row]:
         Row("routing", f"ours, {_size(r)}, {r.ours.count:,} msgs", r.ours.brief(), target, met),
         Row("routing", f"ours, {r.factor}×, first pass (cold caches), {r.cold.count:,} msgs", r.cold.brief()),
         Row("routing", f"naive baseline, {r.factor}×, sample of {r.baseline.count:,} msgs", r.baseline.brief()),
-        Row("routing", f"speed-up over the baseline, {r.factor}×", f"{r.speedup:,.0f}× (mean time per message)",
-            speed_target, speed_met),
-        Row("throughput", f"messages routed per second, one core, {r.factor}×",
-            f"ours {fmt_rate(r.ours_per_second)}/s · baseline {fmt_rate(r.baseline_per_second)}/s"),
+        Row(
+            "routing",
+            f"speed-up over the baseline, {r.factor}×",
+            f"{r.speedup:,.0f}× (mean time per message)",
+            speed_target,
+            speed_met,
+        ),
+        Row(
+            "throughput",
+            f"messages routed per second, one core, {r.factor}×",
+            f"ours {fmt_rate(r.ours_per_second)}/s · baseline {fmt_rate(r.baseline_per_second)}/s",
+        ),
     ]
 
 
@@ -108,11 +116,20 @@ def _startup_rows(s: Startup) -> list[Row]:
     runs = ", ".join(f"{t:.2f}" for t in s.runs)
     one = s.factor == 1
     return [
-        Row("start-up", f"`ask --json -` to its first answer, {s.factor}×",
+        Row(
+            "start-up",
+            f"`ask --json -` to its first answer, {s.factor}×",
             f"{s.seconds:.2f} s (median of {len(s.runs)}: {runs})",
-            "≤ 0.5 s" if one else "", s.seconds <= 0.5 if one else None),
-        Row("start-up", f"peak RSS of `ask`, {s.factor}×", f"{s.peak_rss_mb:.0f} MB",
-            "≤ 80 MB" if one else "", s.peak_rss_mb <= 80 if one else None),
+            "≤ 0.5 s" if one else "",
+            s.seconds <= 0.5 if one else None,
+        ),
+        Row(
+            "start-up",
+            f"peak RSS of `ask`, {s.factor}×",
+            f"{s.peak_rss_mb:.0f} MB",
+            "≤ 80 MB" if one else "",
+            s.peak_rss_mb <= 80 if one else None,
+        ),
     ]
 
 
@@ -221,6 +238,7 @@ def machine(load: dict[str, float]) -> list[str]:
 
 def code_version() -> str:
     """The commit measured, and which of the bot's files differed from it (a shared working tree moves)."""
+
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=HERE.parent, capture_output=True, text=True, timeout=10,
                               check=True).stdout  # fmt: skip

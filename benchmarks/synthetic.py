@@ -98,9 +98,7 @@ class WordMaker:
             candidate = self._candidate()
             if candidate in self._used:
                 continue
-            if self._real and process.extractOne(
-                candidate, self._real, scorer=fuzz.ratio, score_cutoff=MAX_SIMILARITY
-            ):
+            if self._real and process.extractOne(candidate, self._real, scorer=fuzz.ratio, score_cutoff=MAX_SIMILARITY):
                 continue
             self._used.add(candidate)
             return candidate

@@ -109,9 +109,7 @@ def _check_limits(kb: KnowledgeBase, where: Places, problems: Problems) -> None:
     fixed.append(clarify_reply(kb, tuple(i.id for i in longest)))
     for reply in fixed:
         if len(reply.text) > MAX_REPLY_CHARS:
-            problems.add(
-                Where("texts", 0), f"a fixed reply is {len(reply.text)} characters", "shorten the texts"
-            )
+            problems.add(Where("texts", 0), f"a fixed reply is {len(reply.text)} characters", "shorten the texts")
 
 
 def _replies_of(kb: KnowledgeBase, intent_id: str) -> list[Reply]:

@@ -171,9 +171,7 @@ def _token(token_file: Path | None, env: Mapping[str, str], where: str) -> str:
         return token
     token = env.get(TOKEN_ENV, "").strip()
     if not token:
-        raise ConfigError(
-            f"{where}: no bot token — set the {TOKEN_ENV} environment variable or telegram.token_file"
-        )
+        raise ConfigError(f"{where}: no bot token — set the {TOKEN_ENV} environment variable or telegram.token_file")
     return token
 
 

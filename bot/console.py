@@ -23,9 +23,7 @@ def render(reply: Reply) -> str:
     return "\n".join(lines)
 
 
-def chat(
-    engine: Engine, *, read: Callable[[str], str] = input, write: Callable[[str], None] = print
-) -> int:
+def chat(engine: Engine, *, read: Callable[[str], str] = input, write: Callable[[str], None] = print) -> int:
     """Run the chat loop until /quit or end of input."""
     session = Session()
     reply = engine.welcome()

@@ -75,8 +75,10 @@ def score(kb: KnowledgeBase, questions: Iterable[Question], route: Callable[[str
         else:
             kind = Kind.SAFETY if Kind.SAFETY in expected_kinds else next(iter(expected_kinds))
             group = {Kind.SAFETY: report.safety, Kind.CONVERSATION: report.conversation}.get(kind, report.topic)
-            key = "correct" if correct else {Action.ANSWER: "wrong", Action.CLARIFY: "clarified"}.get(
-                outcome.action, "missed"
+            key = (
+                "correct"
+                if correct
+                else {Action.ANSWER: "wrong", Action.CLARIFY: "clarified"}.get(outcome.action, "missed")
             )
             label = sorted(question.expect)[0]
             report.recall.setdefault(label, Counter())["total"] += 1

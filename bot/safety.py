@@ -98,9 +98,7 @@ class SafetyCheck:
     """Safety intents' patterns in order, each with the keys that must be in a message it can match."""
 
     def __init__(self, intents: Sequence[Intent]) -> None:
-        self._patterns = [
-            (intent.id, re.compile(p), required_keys(p)) for intent in intents for p in intent.patterns
-        ]
+        self._patterns = [(intent.id, re.compile(p), required_keys(p)) for intent in intents for p in intent.patterns]
         self._keys = sorted({k for _, _, keys in self._patterns if keys for k in keys})
         self.intent_ids = frozenset(intent.id for intent in intents)
 

@@ -147,8 +147,7 @@ class SqliteStateStore:
 
 def _bump(db: sqlite3.Connection, table: str, column: str, key: str) -> None:
     db.execute(
-        f"INSERT INTO {table} ({column}, count) VALUES (?, 1) "
-        f"ON CONFLICT({column}) DO UPDATE SET count = count + 1",
+        f"INSERT INTO {table} ({column}, count) VALUES (?, 1) ON CONFLICT({column}) DO UPDATE SET count = count + 1",
         (key,),
     )
 

@@ -61,9 +61,7 @@ async def send(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply 
         if message is not None and chat.type != ChatType.PRIVATE
         else None
     )
-    await _retrying(
-        lambda: context.bot.send_message(chat.id, text, reply_markup=markup, reply_parameters=quote)
-    )
+    await _retrying(lambda: context.bot.send_message(chat.id, text, reply_markup=markup, reply_parameters=quote))
 
 
 def addressed_text(message: Message, bot_id: int, bot_username: str | None) -> str | None:
@@ -81,5 +79,3 @@ def addressed_text(message: Message, bot_id: int, bot_username: str | None) -> s
         if (entity.user is not None and entity.user.id == bot_id) or value.casefold() == mention:
             return (text[: entity.offset] + text[entity.offset + entity.length :]).strip()
     return None
-
-

@@ -243,12 +243,12 @@ class _TagChecker(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag not in ALLOWED_TAGS:
-            self.problem = self.problem or f"can't parse entities: unsupported start tag \"{tag}\""
+            self.problem = self.problem or f'can\'t parse entities: unsupported start tag "{tag}"'
         self.open.append(tag)
 
     def handle_endtag(self, tag: str) -> None:
         if not self.open or self.open.pop() != tag:
-            self.problem = self.problem or f"can't parse entities: unexpected end tag \"{tag}\""
+            self.problem = self.problem or f'can\'t parse entities: unexpected end tag "{tag}"'
 
 
 def check_html(text: str) -> str | None:
@@ -260,7 +260,7 @@ def check_html(text: str) -> str | None:
     checker.feed(text)
     checker.close()
     if checker.problem or checker.open:
-        return checker.problem or f"can't parse entities: unclosed tag \"{checker.open[-1]}\""
+        return checker.problem or f'can\'t parse entities: unclosed tag "{checker.open[-1]}"'
     if len(_plain(text)) > 4096:
         return "message is too long"
     if "<" in re.sub(r"</?[a-z-]+(?:\s[^>]*)?>", "", text):

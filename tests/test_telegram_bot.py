@@ -183,9 +183,7 @@ def test_a_429_on_the_first_send_still_delivers(
     run_bot(tmp_path, api, mini_dir, scenario, rate_limiter=rate_limiter)
 
 
-def test_server_errors_on_sending_and_polling_are_ridden_out(
-    tmp_path: Path, api: FakeBotApi, mini_dir: Path
-) -> None:
+def test_server_errors_on_sending_and_polling_are_ridden_out(tmp_path: Path, api: FakeBotApi, mini_dir: Path) -> None:
     async def scenario(bot: InProcessBot, api: FakeBotApi) -> None:
         api.fail_next("sendMessage", 2, status=500)
         *_, delivered = await exchange(api, message(USER, "/start"), replies=3)
