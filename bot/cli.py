@@ -45,7 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", choices=("dev", "test", "all"), default="all")
     evaluate.add_argument("--tune", action="store_true", help="grid-search thresholds on the dev half")
     evaluate.add_argument("--misses", action="store_true", help="list every message that went wrong")
-    evaluate.add_argument("--min-answered", type=float, help="fail below this topic answered-correct rate")
+    evaluate.add_argument(
+        "--min-answered", "--min-accuracy", type=float, help="fail below this topic answered-correct rate"
+    )
     evaluate.add_argument("--max-wrong", type=float, help="fail above this topic wrong-answer rate")
     evaluate.add_argument("--min-rejection", type=float, help="fail below this out-of-scope rejection rate")
     evaluate.add_argument("--min-safety", type=float, help="fail below this safety recall")

@@ -8,6 +8,7 @@ recall and false alarms; out-of-scope rejection; per-intent recall; the most con
 from __future__ import annotations
 
 import argparse
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -54,8 +55,21 @@ class Report:
         return group[key] / group["total"] if group["total"] else 0.0
 
 
+class QuestionsError(ValueError):
+    """A labelled-questions file that cannot be read; the message names the file (and line) and the fix."""
+
+
 def load_questions(path: Path) -> list[Question]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    except OSError as error:
+        raise QuestionsError(f"{path}: cannot read it ({error.strerror})") from error
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise QuestionsError(f"{where}: not valid YAML — quote texts that contain ':', '#', '?' or braces") from error
+    if not isinstance(data, list) or not all(isinstance(q, dict) and "text" in q for q in data):
+        raise QuestionsError(f"{path}: expected a list of {{text: ..., expect: [intent ids]}} entries")
     return [Question(str(q["text"]), frozenset(q.get("expect") or ()), str(q.get("split", "dev"))) for q in data]
 
 
@@ -153,7 +167,11 @@ def format_report(ours: Report, baseline: Report, cutoff: float, title: str) -> 
 
 
 def evaluate_command(engine: Engine, args: argparse.Namespace) -> int:
-    questions = load_questions(args.file or DEFAULT_QUESTIONS)
+    try:
+        questions = load_questions(args.file or DEFAULT_QUESTIONS)
+    except QuestionsError as error:
+        print(error, file=sys.stderr)
+        return 2
     if args.tune:
         from bot.tuning import print_tuning
 

@@ -68,3 +68,36 @@ def test_validate_exit_codes(mini_dir: Path) -> None:
     assert clean.stdout == "knowledge OK: 4 intents, 9 examples, 5 tips, 1 sources\n"
     (mini_dir / "texts.yaml").write_text("texts:\n  welcome: Hi\n  welcome: Hello\n")
     assert run("validate", str(mini_dir)).returncode == 1
+
+
+def test_eval_prints_our_figures_beside_the_baseline_and_gates_on_the_bars(mini_dir: Path, tmp_path: Path) -> None:
+    questions = tmp_path / "questions.yaml"
+    questions.write_text(
+        "- {text: what is residency like, expect: [residency]}\n"
+        '- {text: "resdency hours??", expect: [residency]}\n'
+        "- {text: best qbank for step 2 ck, expect: [usmle]}\n"
+        "- {text: how do i become an architect, expect: []}\n"
+        "- {text: ethics of eating meat, expect: []}\n",
+        encoding="utf-8",
+    )
+    passing = run("eval", str(questions), "--knowledge", str(mini_dir), "--min-accuracy", "0.6")
+    assert passing.returncode == 0, passing.stdout + passing.stderr
+    header, *rows = passing.stdout.splitlines()[1:9]
+    assert header.split() == ["ours", "baseline", "ratio"]
+    assert rows[0].startswith("topic answered correctly") and "100.0%" in rows[0]
+    assert any(r.startswith("out-of-scope rejected") for r in rows)
+    assert "per-intent recall: residency 2/2, usmle 1/1" in passing.stdout
+
+    failing = run("eval", str(questions), "--knowledge", str(mini_dir), "--min-rejection", "1.01")
+    assert failing.returncode == 1
+    assert "FAIL: out-of-scope rejection 100.0% is below the bar 101.0%" in failing.stdout
+
+
+def test_eval_names_the_line_of_a_broken_questions_file(mini_dir: Path, tmp_path: Path) -> None:
+    questions = tmp_path / "questions.yaml"
+    questions.write_text("- {text: fine, expect: []}\n- {text: what?? now, expect: []}\n", encoding="utf-8")
+    result = run("eval", str(questions), "--knowledge", str(mini_dir))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"{questions}:2: not valid YAML — quote texts that contain ':', '#', '?' or braces"
+    )
