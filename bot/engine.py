@@ -24,6 +24,7 @@ from bot.replies import (
     text_reply,
     topic_reply,
     welcome_reply,
+    with_topic_buttons,
 )
 
 MAX_MESSAGE_CHARS = 1000
@@ -92,7 +93,11 @@ class Engine:
         if route.action is Action.ANSWER and route.intent is not None:
             intent = self.kb.intent(route.intent)
             if intent is not None:
-                return replace(self._reply_for(intent, session, start=0), route=route)
+                turn = self._reply_for(intent, session, start=0)
+                also = tuple(c.intent for c in route.candidates if c.intent != intent.id)
+                if intent.offer_topics and also:
+                    turn = replace(turn, reply=with_topic_buttons(self.kb, turn.reply, also))
+                return replace(turn, route=route)
         if route.action is Action.CLARIFY and route.candidates:
             reply = clarify_reply(self.kb, tuple(c.intent for c in route.candidates))
             return Turn(reply, session, route)

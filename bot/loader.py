@@ -21,7 +21,7 @@ DEFAULT_DIR = Path(__file__).resolve().parent.parent / "knowledge"
 TOP_LEVEL = ("sources", "intents", "synonyms", "audiences", "out_of_scope", "texts")
 INTENT_KEYS = (
     "id", "title", "kind", "examples", "keywords", "negative_examples", "tips", "answer", "follow_ups",
-    "patterns", "show_menu",
+    "patterns", "show_menu", "offer_topics",
 )  # fmt: skip
 TIP_KEYS = ("text", "source", "section", "audience")
 SOURCE_KEYS = ("id", "title", "file", "sections")
@@ -171,6 +171,7 @@ def _read_intent(doc: Doc, item: yaml.Node, out: _Collected) -> Intent | None:
         tips=_read_tips(doc, entries["tips"], intent_id, out) if "tips" in entries else (),
         answer=(doc.string(entries["answer"], "`answer`") or "") if "answer" in entries else "",
         show_menu=doc.boolean(entries["show_menu"], "`show_menu`") if "show_menu" in entries else False,
+        offer_topics=doc.boolean(entries["offer_topics"], "`offer_topics`") if "offer_topics" in entries else False,
         **lists,
     )
 
@@ -186,8 +187,9 @@ def _check_kind_fields(doc: Doc, entries: dict[str, yaml.Node], kind: Kind, item
             doc.error(item, f"a {kind} intent has no `answer`", "add `answer:` with the reply text")
         if "tips" in entries:
             doc.error(entries["tips"], f"a {kind} intent has `tips`", "use one `answer:` instead")
-    if kind is not Kind.SAFETY and "patterns" in entries:
-        doc.error(entries["patterns"], "only safety intents have `patterns`", "remove `patterns:`")
+    for key in ("patterns", "offer_topics"):
+        if kind is not Kind.SAFETY and key in entries:
+            doc.error(entries[key], f"only safety intents have `{key}`", f"remove `{key}:`")
     for text, node in doc.strings(entries["patterns"], "`patterns`") if "patterns" in entries else ():
         try:
             re.compile(text)

@@ -33,6 +33,9 @@ MIN_CORRECTABLE = 4  # shorter words are too easily "corrected" into a different
 # An unknown word becomes the closest known word at least this similar: at 80 "advertising" became
 # "diverting"; on held-out examples 86 gave fewer wrong answers and accepted fewer out-of-scope messages.
 CORRECTION_CUTOFF = 86
+# A button costs little if it is wrong, so a topic is offered beside a health answer at a lower score than
+# an answer needs: the symptom words in such a message pull every topic's score down.
+OFFER_AT_LEAST = 0.45
 FUZZY_POOL = 4  # intents (by coverage) that get the fuzzy pass; 3–8 gave the same dev figures
 STOPWORDS = frozenset(
     "a an the i me my mine we our you your he she it its they them their this that these those am is are was "
@@ -88,6 +91,8 @@ class Matcher:
         self.prepare = Preparer(kb)
         self._safety = SafetyCheck([i for i in kb.intents if i.kind is Kind.SAFETY])
         self._safety_ids = self._safety.intent_ids
+        self._offer_topics = frozenset(i.id for i in kb.intents if i.offer_topics)
+        self._topic_ids = frozenset(i.id for i in kb.intents if i.kind is Kind.TOPIC)
         groups = {i.id: (*i.examples, *i.keywords) for i in kb.intents}
         groups[OUT_OF_SCOPE] = kb.out_of_scope
         self._phrases = {owner: [self.prepare(t) for t in texts] for owner, texts in groups.items()}
@@ -131,12 +136,23 @@ class Matcher:
             return Route(Action.FALLBACK, None, 0.0, (), normalized)
         safety = self.safety_match(normalized)
         if safety is not None:
-            return Route(Action.ANSWER, safety, 1.0, (Candidate(safety, 1.0),), normalized)
+            candidates = (Candidate(safety, 1.0), *self._topics_also_meant(normalized, safety))
+            return Route(Action.ANSWER, safety, 1.0, candidates, normalized)
         return decide(self.ranked(normalized), normalized, self.thresholds, self._safety_ids)
 
     def safety_match(self, normalized: str) -> str | None:
         """The safety intent whose pattern the prepared message matches, if any."""
         return self._safety.match(normalized)
+
+    def _topics_also_meant(self, normalized: str, safety_id: str) -> tuple[Candidate, ...]:
+        """For a safety intent that offers them, the (at most two) career topics the message also reads like:
+        "my back hurts after long shifts, any tips?" gets the health answer and a button to wellbeing."""
+        if safety_id not in self._offer_topics:
+            return ()
+        ranked = self.ranked(normalized)
+        above_out_of_scope = ranked[: next((n for n, (i, _) in enumerate(ranked) if i == OUT_OF_SCOPE), len(ranked))]
+        meant = [(i, s) for i, s in above_out_of_scope if i in self._topic_ids and s >= OFFER_AT_LEAST]
+        return tuple(Candidate(i, round(s, 3)) for i, s in meant[:2])
 
     def ranked(self, normalized: str) -> list[tuple[str, float]]:
         """(intent, score) best first, for a prepared message; the out-of-scope pseudo-intent included."""

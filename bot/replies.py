@@ -6,7 +6,7 @@ the Telegram adapter turns it into escaped HTML and an inline keyboard. Nothing 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.knowledge import Intent, KnowledgeBase, Tip
 
@@ -101,6 +101,13 @@ def answer_reply(kb: KnowledgeBase, intent: Intent) -> Reply:
     """The fixed reply of a conversation or safety intent."""
     buttons = menu_buttons(kb) if intent.show_menu else follow_up_buttons(kb, intent)
     return Reply((intent.answer,), buttons=buttons)
+
+
+def with_topic_buttons(kb: KnowledgeBase, reply: Reply, intent_ids: tuple[str, ...]) -> Reply:
+    """The reply with a button for each of these topics after its own (none repeated)."""
+    have = {b.intent for b in reply.buttons}
+    extra = tuple(Button(i.title, i.id) for i in map(kb.intent, intent_ids) if i and i.id not in have)
+    return replace(reply, buttons=reply.buttons + extra)
 
 
 def clarify_reply(kb: KnowledgeBase, intent_ids: tuple[str, ...]) -> Reply:

@@ -111,3 +111,12 @@ def test_every_example_routes_to_its_own_intent(shipped_engine: Engine) -> None:
 def test_questions_about_the_bot_itself_get_help(shipped_engine: Engine, text: str) -> None:
     route = shipped_engine.route(text)
     assert (route.action, route.intent) == (Action.ANSWER, "help")
+
+
+def test_a_health_question_that_is_also_a_career_one_gets_a_button_to_the_topic(shipped_engine: Engine) -> None:
+    turn = shipped_engine.handle_text("my back hurts after long shifts, any ergonomic tips for nurses")
+    assert turn.intent == "medical_advice"
+    assert turn.reply.text.startswith("I'm a careers bot, not a doctor")
+    assert [b.payload for b in turn.reply.buttons] == ["wellbeing"]
+    assert shipped_engine.handle_text("I have a fever and a sore throat").reply.buttons == ()
+    assert shipped_engine.handle_text("i want to kill myself, residency is hell").reply.buttons == ()

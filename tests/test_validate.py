@@ -71,6 +71,13 @@ def test_unknown_key_suggests_the_right_one(mini_dir: Path) -> None:
     ]
 
 
+def test_safety_only_fields_on_a_topic(mini_dir: Path) -> None:
+    edit(mini_dir / "intents.yaml", "    follow_ups: [usmle]\n", "    follow_ups: [usmle]\n    offer_topics: true\n")
+    assert problems_of(mini_dir) == [
+        f"{mini_dir}/intents.yaml:31: only safety intents have `offer_topics` — remove `offer_topics:`"
+    ]
+
+
 def test_duplicate_intent_id_across_files(mini_dir: Path) -> None:
     (mini_dir / "more.yaml").write_text(
         "intents:\n  - id: usmle\n    title: Exams\n    kind: conversation\n    answer: Hi\n    examples: [exams]\n"
