@@ -4,8 +4,8 @@
 so it must never miss), but skips a pattern when a string that every match of it contains is absent from
 the message. At load each pattern is parsed (`re._parser`) and its literal runs collected: in
 `\\bkill(ing)? myself\\b` every match contains "kill" and " myself". A pattern the analysis cannot read
-has no requirement and is always searched. Per message that is a few hundred substring tests instead of
-about 160 regex searches. Pure: no I/O.
+has no requirement and is always searched. Per message that is a set of the message's three-letter
+windows, a few substring tests and about 20 regex searches instead of over 200. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -99,12 +99,18 @@ class SafetyCheck:
 
     def __init__(self, intents: Sequence[Intent]) -> None:
         self._patterns = [(intent.id, re.compile(p), required_keys(p)) for intent in intents for p in intent.patterns]
-        self._keys = sorted({k for _, _, keys in self._patterns if keys for k in keys})
+        by_start: dict[str, list[str]] = {}
+        for key in sorted({k for _, _, keys in self._patterns if keys for k in keys}):
+            by_start.setdefault(key[:3], []).append(key)
+        self._keys_by_start = by_start  # every key is 3+ characters: test only those whose start is present
         self.intent_ids = frozenset(intent.id for intent in intents)
 
     def match(self, normalized: str) -> str | None:
         """The first safety intent (in knowledge order) one of whose patterns matches the prepared message."""
-        present = {k for k in self._keys if k in normalized}
+        starts = {normalized[i : i + 3] for i in range(len(normalized) - 2)}
+        present = {
+            k for start in starts & self._keys_by_start.keys() for k in self._keys_by_start[start] if k in normalized
+        }
         for intent_id, pattern, keys in self._patterns:
             if (keys is None or not keys.isdisjoint(present)) and pattern.search(normalized):
                 return intent_id
