@@ -101,3 +101,17 @@ def test_eval_names_the_line_of_a_broken_questions_file(mini_dir: Path, tmp_path
     assert result.stderr.strip() == (
         f"{questions}:2: not valid YAML — quote texts that contain ':', '#', '?' or braces"
     )
+
+
+def test_eval_tune_prints_the_best_thresholds_with_both_merits(mini_dir: Path, tmp_path: Path) -> None:
+    questions = tmp_path / "questions.yaml"
+    questions.write_text(
+        "- {text: what is residency like, expect: [residency], split: dev}\n"
+        "- {text: how do i become an architect, expect: [], split: dev}\n",
+        encoding="utf-8",
+    )
+    result = run("eval", str(questions), "--knowledge", str(mini_dir), "--tune")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 8
+    assert all(line.startswith("merit ") and "(held-out " in line and "coverage_weight=" in line for line in lines)
