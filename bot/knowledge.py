@@ -82,6 +82,7 @@ class KnowledgeBase:
     synonyms: Mapping[str, str] = field(default_factory=_frozen)  # variant -> canonical
     audiences: Mapping[str, str] = field(default_factory=_frozen)  # self-description -> audience tag
     out_of_scope: tuple[str, ...] = ()
+    domain_words: tuple[str, ...] = ()  # words that make a message about healthcare whatever else it says
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_intents_by_id", {i.id: i for i in self.intents})

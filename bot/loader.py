@@ -18,7 +18,7 @@ from bot.knowledge import AUDIENCES, TEXT_KEYS, Intent, Kind, KnowledgeBase, Sou
 from bot.yaml_source import Doc, Problems, Where, read_documents
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "knowledge"
-TOP_LEVEL = ("sources", "intents", "synonyms", "audiences", "out_of_scope", "texts")
+TOP_LEVEL = ("sources", "intents", "synonyms", "audiences", "out_of_scope", "domain_words", "texts")
 INTENT_KEYS = (
     "id", "title", "kind", "examples", "keywords", "negative_examples", "tips", "answer", "follow_ups",
     "patterns", "show_menu", "offer_topics",
@@ -46,6 +46,7 @@ class _Collected:
     synonyms: dict[str, str] = field(default_factory=dict)
     audiences: dict[str, str] = field(default_factory=dict)
     out_of_scope: list[str] = field(default_factory=list)
+    domain_words: list[str] = field(default_factory=list)
     where: dict[tuple[str, str], Where] = field(default_factory=dict)
     example_where: dict[tuple[str, str], Where] = field(default_factory=dict)
 
@@ -67,6 +68,7 @@ def load_knowledge(directory: Path | str | None = None) -> KnowledgeBase:
         synonyms=collected.synonyms,
         audiences=collected.audiences,
         out_of_scope=tuple(collected.out_of_scope),
+        domain_words=tuple(collected.domain_words),
     )
     if not problems:
         check_knowledge(kb, collected.where, collected.example_where, problems)
@@ -94,6 +96,7 @@ def _read_file(doc: Doc, root: yaml.Node, out: _Collected) -> None:
         "synonyms": _read_synonyms,
         "audiences": _read_audiences,
         "out_of_scope": _read_out_of_scope,
+        "domain_words": _read_domain_words,
         "texts": _read_texts,
     }
     for key, node in entries.items():
@@ -245,6 +248,10 @@ def _read_out_of_scope(doc: Doc, node: yaml.Node, out: _Collected) -> None:
     for text, item in doc.strings(node, "`out_of_scope`"):
         out.example_where.setdefault(("", text), doc.where(item))
         out.out_of_scope.append(text)
+
+
+def _read_domain_words(doc: Doc, node: yaml.Node, out: _Collected) -> None:
+    out.domain_words.extend(text for text, _ in doc.strings(node, "`domain_words`"))
 
 
 def _read_texts(doc: Doc, node: yaml.Node, out: _Collected) -> None:

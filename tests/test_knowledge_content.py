@@ -120,3 +120,11 @@ def test_a_health_question_that_is_also_a_career_one_gets_a_button_to_the_topic(
     assert [b.payload for b in turn.reply.buttons] == ["wellbeing"]
     assert shipped_engine.handle_text("I have a fever and a sore throat").reply.buttons == ()
     assert shipped_engine.handle_text("i want to kill myself, residency is hell").reply.buttons == ()
+
+
+def test_a_word_from_another_field_turns_a_topic_question_away_unless_healthcare_is_named(
+    shipped_engine: Engine,
+) -> None:
+    assert shipped_engine.route("smart goals for my sales team").action is Action.FALLBACK
+    assert shipped_engine.route("how to set smart goals").intent == "goal_setting"
+    assert shipped_engine.route("career change from sales into nursing").action is not Action.FALLBACK

@@ -78,6 +78,14 @@ def test_safety_only_fields_on_a_topic(mini_dir: Path) -> None:
     ]
 
 
+def test_domain_words_must_be_a_list(mini_dir: Path) -> None:
+    with (mini_dir / "texts.yaml").open("a", encoding="utf-8") as texts:
+        texts.write("domain_words: nursing\n")
+    assert problems_of(mini_dir) == [
+        f"{mini_dir}/texts.yaml:24: `domain_words` should be a list — write one `- item` per line, or `[a, b]`"
+    ]
+
+
 def test_duplicate_intent_id_across_files(mini_dir: Path) -> None:
     (mini_dir / "more.yaml").write_text(
         "intents:\n  - id: usmle\n    title: Exams\n    kind: conversation\n    answer: Hi\n    examples: [exams]\n"
