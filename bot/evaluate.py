@@ -36,6 +36,7 @@ class Question:
 class Outcome:
     action: Action
     intent: str | None
+    offered: tuple[str, ...] = ()  # the topics a clarification offers as buttons
 
 
 @dataclass
@@ -101,6 +102,8 @@ def score(kb: KnowledgeBase, questions: Iterable[Question], route: Callable[[str
                 report.confused[label, outcome.intent or str(outcome.action)] += 1
         group["total"] += 1
         group[key] += 1
+        if key == "clarified" and question.expect & set(outcome.offered):
+            group["clarified with the right topic"] += 1
         if key not in ("correct", "rejected"):
             report.misses.append((question, outcome))
     return report
@@ -109,7 +112,8 @@ def score(kb: KnowledgeBase, questions: Iterable[Question], route: Callable[[str
 def engine_router(engine: Engine) -> Callable[[str], Outcome]:
     def route(text: str) -> Outcome:
         found = engine.route(text)
-        return Outcome(found.action, found.intent)
+        offered = tuple(c.intent for c in found.candidates) if found.action is Action.CLARIFY else ()
+        return Outcome(found.action, found.intent, offered)
 
     return route
 
@@ -157,6 +161,8 @@ def format_report(ours: Report, baseline: Report, cutoff: float, title: str) -> 
     for name, mine, theirs in rows:
         ratio = f"{mine / theirs:.2f}x" if theirs else "—"
         lines.append(f"{name:28}{mine:8.1%}{theirs:10.1%}{ratio:>8}")
+    right = ours.topic["clarified with the right topic"]
+    lines.append(f"clarifications offering the right topic among their buttons: {right} of {ours.topic['clarified']}")
     lines.append(f"safety false alarms: ours {ours.safety_false_alarms}, baseline {baseline.safety_false_alarms}")
     lines.append(f"baseline: extractOne(WRatio) over all examples, cutoff {cutoff:g} (best on dev)")
     lines.append("per-intent recall: " + ", ".join(

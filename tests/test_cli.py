@@ -87,6 +87,7 @@ def test_eval_prints_our_figures_beside_the_baseline_and_gates_on_the_bars(mini_
     assert rows[0].startswith("topic answered correctly") and "100.0%" in rows[0]
     assert any(r.startswith("out-of-scope rejected") for r in rows)
     assert "per-intent recall: residency 2/2, usmle 1/1" in passing.stdout
+    assert "clarifications offering the right topic among their buttons: 0 of 0" in passing.stdout
 
     failing = run("eval", str(questions), "--knowledge", str(mini_dir), "--min-rejection", "1.01")
     assert failing.returncode == 1
