@@ -172,8 +172,15 @@ def test_state_survives_sigterm_mid_reply_and_a_restart(tmp_path: Path, api: Fak
         second.wait_ready(api)
         page_3 = send_and_wait(api, api.push_update, callback(USER, "more:usmle"))
         assert f"• {usmle.tips[2].text}" in page_3.text
+        # The bot records a turn once its reply is delivered; /stats comes from another user, so it may be
+        # handled before that write: ask again until it shows up (or 5 s pass).
+        expected = "Users: 1\nMessages: 1 (answer 100%, clarify 0%, fallback 0%)\nButton presses: 2"
+        deadline = time.monotonic() + 5
         report = send_and_wait(api, api.push_update, message(ADMIN_ID, "/stats"))
-        assert "Users: 1\nMessages: 1 (answer 100%, clarify 0%, fallback 0%)\nButton presses: 2" in report.text
+        while expected not in report.text and time.monotonic() < deadline:
+            time.sleep(0.1)
+            report = send_and_wait(api, api.push_update, message(ADMIN_ID, "/stats"))
+        assert expected in report.text
     finally:
         code, _ = second.terminate()
     assert code == 0, second.log
