@@ -1,4 +1,4 @@
-"""Command line: `python -m bot chat | ask | validate | eval | run`.
+"""Command line: `python -m bot chat | ask | validate | eval | unanswered | run`.
 
 Turns the core's errors into messages and exit codes; the core itself never prints or exits.
 """
@@ -15,6 +15,8 @@ from typing import Any, TextIO
 from bot.engine import Engine, Turn
 from bot.loader import KnowledgeError, load_knowledge
 from bot.replies import Button
+
+DEFAULT_STATE = Path("state/medcareer.sqlite3")  # the config's default `state_path`
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -54,10 +56,44 @@ def _parser() -> argparse.ArgumentParser:
     _knowledge_option(evaluate)
     evaluate.set_defaults(func=_eval)
 
+    unanswered = sub.add_parser(
+        "unanswered", help="the questions users asked that the bot could not answer, and how they route now"
+    )
+    unanswered.add_argument(
+        "--state", type=Path, default=DEFAULT_STATE, help=f"state database (default: {DEFAULT_STATE})"
+    )
+    unanswered.add_argument("--top", type=int, default=20, help="how many of the most frequent to show (default: 20)")
+    _knowledge_option(unanswered)
+    unanswered.set_defaults(func=_unanswered)
+
     run = sub.add_parser("run", help="run the Telegram bot (token from TELEGRAM_BOT_TOKEN)")
     run.add_argument("--config", required=True, help="path to config.yaml (see config.example.yaml)")
     run.set_defaults(func=_run)
     return parser
+
+
+def _unanswered(args: argparse.Namespace) -> int:
+    """Most frequent unanswered questions (normalised, no user ids) with how today's knowledge routes them."""
+    from bot.state import SqliteStateStore
+
+    if not args.state.is_file():
+        print(f"{args.state}: no state database there; pass --state with the bot's `state_path`", file=sys.stderr)
+        return 2
+    engine = _engine(args)
+    if engine is None:
+        return 1
+    store = SqliteStateStore(args.state)
+    try:
+        asked = store.stats(top=args.top).top_unanswered
+    finally:
+        store.close()
+    if not asked:
+        print("no unanswered questions recorded")
+    for text, count in asked:
+        route = engine.route(text)
+        now = f"{route.action.value} {route.intent}" if route.intent else route.action.value
+        print(f"{count:5}  {text}  → now: {now}")
+    return 0
 
 
 def _knowledge_option(parser: argparse.ArgumentParser) -> None:

@@ -116,3 +116,21 @@ def test_eval_tune_prints_the_best_thresholds_with_both_merits(mini_dir: Path, t
     lines = result.stdout.splitlines()
     assert len(lines) == 8
     assert all(line.startswith("merit ") and "(held-out " in line and "coverage_weight=" in line for line in lines)
+
+
+def test_unanswered_lists_what_users_asked_with_how_it_routes_now(mini_dir: Path, tmp_path: Path) -> None:
+    from bot.state import SqliteStateStore
+
+    state = tmp_path / "state.sqlite3"
+    store = SqliteStateStore(state)
+    for user, text in [(1, "how do i become an architect"), (2, "how do i become an architect"), (3, "long hours")]:
+        store.record_turn(user, None, intent=None, action="fallback", unanswered=text)
+    store.close()
+    result = run("unanswered", "--state", str(state), "--knowledge", str(mini_dir))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "    2  how do i become an architect  → now: fallback",
+        "    1  long hours  → now: answer residency",
+    ]
+    missing = run("unanswered", "--state", str(tmp_path / "nope.sqlite3"), "--knowledge", str(mini_dir))
+    assert missing.returncode == 2 and "no state database there" in missing.stderr
