@@ -65,7 +65,7 @@ class Intent:
     follow_ups: tuple[str, ...] = ()
     patterns: tuple[str, ...] = ()
     show_menu: bool = False
-    offer_topics: bool = False  # safety only: also offer the career topics the message reads like
+    offer_topics: bool = False  # safety only: also offer the career topic the message reads most like
 
 
 def _frozen(mapping: Mapping[str, str] | None = None) -> Mapping[str, str]:

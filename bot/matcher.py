@@ -48,7 +48,7 @@ STOPWORDS = frozenset(
     "were be been being have has had do does did will would shall should can could may might must to of in on "
     "at by for with about as into from up down out over so than too very just and or but if then there here "
     "what which who whom whose when where why how not no any some all more most much many also get got im ive "
-    "dont anyone someone something thing things really like want need know think please".split()
+    "dont anyone someone something thing things really like want need know think please advice tips".split()
 )
 
 
@@ -155,14 +155,15 @@ class Matcher:
         return self._safety.match(normalized)
 
     def _topics_also_meant(self, normalized: str, safety_id: str) -> tuple[Candidate, ...]:
-        """For a safety intent that offers them, the (at most two) career topics the message also reads like:
+        """For a safety intent that offers them, the career topic the message also reads
+        most like (one: below an answer's score a second guess is mostly noise):
         "my back hurts after long shifts, any tips?" gets the health answer and a button to wellbeing."""
         if safety_id not in self._offer_topics:
             return ()
         ranked = self.ranked(normalized)
         above_out_of_scope = ranked[: next((n for n, (i, _) in enumerate(ranked) if i == OUT_OF_SCOPE), len(ranked))]
         meant = [(i, s) for i, s in above_out_of_scope if i in self._topic_ids and s >= OFFER_AT_LEAST]
-        return tuple(Candidate(i, round(s, 3)) for i, s in meant[:2])
+        return tuple(Candidate(i, round(s, 3)) for i, s in meant[:1])
 
     def ranked(self, normalized: str) -> list[tuple[str, float]]:
         """(intent, score) best first, for a prepared message; the out-of-scope pseudo-intent included."""
