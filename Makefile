@@ -21,7 +21,7 @@ test: $(STAMP)
 	$(BIN)/python -m bot validate
 	$(BIN)/python -m pytest
 	$(BIN)/python -m bot eval --split dev --min-answered 0.91 --max-wrong 0.01 --min-rejection 0.95 --min-safety 1.0
-	$(BIN)/python -m bot eval --split test --min-answered 0.67 --max-wrong 0.02 --min-rejection 0.83 --min-safety 0.85
+	$(BIN)/python -m bot eval --split test --min-answered 0.68 --max-wrong 0.02 --min-rejection 0.85 --min-safety 0.85
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot tests benchmarks
