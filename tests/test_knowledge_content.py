@@ -128,3 +128,9 @@ def test_a_word_from_another_field_turns_a_topic_question_away_unless_healthcare
     assert shipped_engine.route("smart goals for my sales team").action is Action.FALLBACK
     assert shipped_engine.route("how to set smart goals").intent == "goal_setting"
     assert shipped_engine.route("career change from sales into nursing").action is not Action.FALLBACK
+
+
+def test_health_reply_also_gives_crisis_lines_as_a_safety_net(shipped_kb: KnowledgeBase) -> None:
+    """A crisis message caught only by a health pattern must still reach the crisis lines."""
+    answer = shipped_kb.intent("medical_advice").answer  # type: ignore[union-attr]
+    assert "emergency number" in answer and "988" in answer and "116 123" in answer
