@@ -74,7 +74,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _unanswered(args: argparse.Namespace) -> int:
     """Most frequent unanswered questions (normalised, no user ids) with how today's knowledge routes them."""
-    from bot.state import SqliteStateStore
+    import sqlite3
+
+    from bot.state import read_unanswered
 
     if not args.state.is_file():
         print(f"{args.state}: no state database there; pass --state with the bot's `state_path`", file=sys.stderr)
@@ -82,11 +84,11 @@ def _unanswered(args: argparse.Namespace) -> int:
     engine = _engine(args)
     if engine is None:
         return 1
-    store = SqliteStateStore(args.state)
     try:
-        asked = store.stats(top=args.top).top_unanswered
-    finally:
-        store.close()
+        asked = read_unanswered(args.state, top=args.top)
+    except sqlite3.Error as error:
+        print(f"{args.state}: cannot read it as the bot's state database ({error})", file=sys.stderr)
+        return 2
     if not asked:
         print("no unanswered questions recorded")
     for text, count in asked:

@@ -19,6 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
+from itertools import takewhile
 
 import snowballstemmer
 from rapidfuzz import fuzz, process
@@ -160,10 +161,9 @@ class Matcher:
         "my back hurts after long shifts, any tips?" gets the health answer and a button to wellbeing."""
         if safety_id not in self._offer_topics:
             return ()
-        ranked = self.ranked(normalized)
-        above_out_of_scope = ranked[: next((n for n, (i, _) in enumerate(ranked) if i == OUT_OF_SCOPE), len(ranked))]
-        meant = [(i, s) for i, s in above_out_of_scope if i in self._topic_ids and s >= OFFER_AT_LEAST]
-        return tuple(Candidate(i, round(s, 3)) for i, s in meant[:1])
+        above_out_of_scope = takewhile(lambda ranked: ranked[0] != OUT_OF_SCOPE, self.ranked(normalized))
+        meant = next(((i, s) for i, s in above_out_of_scope if i in self._topic_ids and s >= OFFER_AT_LEAST), None)
+        return (Candidate(meant[0], round(meant[1], 3)),) if meant else ()
 
     def ranked(self, normalized: str) -> list[tuple[str, float]]:
         """(intent, score) best first, for a prepared message; the out-of-scope pseudo-intent included."""

@@ -122,11 +122,7 @@ class SqliteStateStore:
         intents = db.execute(
             "SELECT intent, count FROM intent_counts ORDER BY count DESC, intent LIMIT ?", (top,)
         ).fetchall()
-        unanswered = db.execute(
-            "SELECT text, COUNT(*) AS n FROM unanswered GROUP BY text ORDER BY n DESC, MAX(id) DESC LIMIT ?",
-            (top,),
-        ).fetchall()
-        return Stats(users, outcomes, [tuple(r) for r in intents], [tuple(r) for r in unanswered])
+        return Stats(users, outcomes, [tuple(r) for r in intents], _top_unanswered(db, top))
 
     def close(self) -> None:
         """Checkpoint the WAL into the main file and close; safe to call twice."""
@@ -143,6 +139,23 @@ class SqliteStateStore:
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._db:
             yield self._db
+
+
+def read_unanswered(path: Path, *, top: int) -> list[tuple[str, int]]:
+    """The most frequent unanswered questions in a state database, opened read-only: a maintainers' tool
+    must neither migrate nor move aside the live bot's file."""
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return _top_unanswered(db, top)
+    finally:
+        db.close()
+
+
+def _top_unanswered(db: sqlite3.Connection, top: int) -> list[tuple[str, int]]:
+    rows = db.execute(
+        "SELECT text, COUNT(*) AS n FROM unanswered GROUP BY text ORDER BY n DESC, MAX(id) DESC LIMIT ?", (top,)
+    ).fetchall()
+    return [tuple(r) for r in rows]
 
 
 def _bump(db: sqlite3.Connection, table: str, column: str, key: str) -> None:

@@ -47,12 +47,17 @@ def held_out_folds(kb: KnowledgeBase, folds: int = FOLDS) -> Iterator[tuple[Know
             if intent.kind is not Kind.TOPIC:
                 intents.append(intent)
                 continue
-            kept = tuple(e for n, e in enumerate(intent.examples) if n % folds != fold)
-            held += [Question(e, frozenset([intent.id]), "held-out") for e in intent.examples if e not in kept]
+            kept, left_out = _split(intent.examples, fold, folds)
+            held += [Question(e, frozenset([intent.id]), "held-out") for e in left_out]
             intents.append(replace(intent, examples=kept))
-        out_of_scope = tuple(e for n, e in enumerate(kb.out_of_scope) if n % folds != fold)
-        held += [Question(e, frozenset(), "held-out") for e in kb.out_of_scope if e not in out_of_scope]
+        out_of_scope, left_out = _split(kb.out_of_scope, fold, folds)
+        held += [Question(e, frozenset(), "held-out") for e in left_out]
         yield replace(kb, intents=tuple(intents), out_of_scope=out_of_scope), held
+
+
+def _split(phrases: tuple[str, ...], fold: int, folds: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(the phrases kept, the phrases of this fold): every `folds`-th phrase, starting at `fold`, is held out."""
+    return tuple(p for n, p in enumerate(phrases) if n % folds != fold), phrases[fold::folds]
 
 
 def _scored(matcher: Matcher, questions: list[Question]) -> Scored:

@@ -134,3 +134,8 @@ def test_unanswered_lists_what_users_asked_with_how_it_routes_now(mini_dir: Path
     ]
     missing = run("unanswered", "--state", str(tmp_path / "nope.sqlite3"), "--knowledge", str(mini_dir))
     assert missing.returncode == 2 and "no state database there" in missing.stderr
+    broken = tmp_path / "broken.sqlite3"
+    broken.write_text("not a database", encoding="utf-8")
+    unreadable = run("unanswered", "--state", str(broken), "--knowledge", str(mini_dir))
+    assert unreadable.returncode == 2 and "cannot read it as the bot's state database" in unreadable.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("broken")) == ["broken.sqlite3"]
