@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: chat test lint eval validate bench clean
+.PHONY: chat test lint eval validate train bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ eval: $(STAMP)
 
 validate: $(STAMP)
 	$(BIN)/python -m bot validate
+
+train: $(STAMP)
+	$(BIN)/python -m bot train
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

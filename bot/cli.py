@@ -1,4 +1,4 @@
-"""Command line: `python -m bot chat | ask | validate | eval | unanswered | run`.
+"""Command line: `python -m bot chat | ask | validate | train | eval | unanswered | run`.
 
 Turns the core's errors into messages and exit codes; the core itself never prints or exits.
 """
@@ -12,8 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.classifier import FILE_NAME
 from bot.engine import Engine, Turn
-from bot.loader import KnowledgeError, load_knowledge
+from bot.loader import DEFAULT_DIR, KnowledgeError, load_knowledge
+from bot.matcher import Matcher
 from bot.replies import Button
 
 DEFAULT_STATE = Path("state/medcareer.sqlite3")  # the config's default `state_path`
@@ -41,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check the knowledge files; exit 1 on any problem")
     validate.add_argument("directory", nargs="?", type=Path, help="knowledge directory (default: knowledge/)")
     validate.set_defaults(func=_validate)
+
+    train = sub.add_parser("train", help="fit the classifier on the knowledge's phrases (after editing them)")
+    train.add_argument("directory", nargs="?", type=Path, help="knowledge directory (default: knowledge/)")
+    train.set_defaults(func=_train)
 
     evaluate = sub.add_parser("eval", help="measure routing on the labelled questions, beside a baseline")
     evaluate.add_argument("file", nargs="?", type=Path, help="questions YAML (default tests/data/questions.yaml)")
@@ -173,7 +179,38 @@ def _validate(args: argparse.Namespace) -> int:
         return 1
     examples = sum(len(i.examples) for i in kb.intents)
     tips = sum(len(i.tips) for i in kb.intents)
+    model = (args.directory or DEFAULT_DIR) / FILE_NAME
+    state = Matcher(kb).classifier_state
+    if state == "stale":
+        print(f"{model}: fitted on other phrases than the knowledge has now — refit it: `python -m bot train`")
+        print("1 problem(s) found", file=sys.stderr)
+        return 1
     print(f"knowledge OK: {len(kb.intents)} intents, {examples} examples, {tips} tips, {len(kb.sources)} sources")
+    if state == "missing":
+        print(f"no {model}: routing uses word matching alone (fit the classifier: `python -m bot train`)")
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    try:
+        from bot.training import train, write
+    except ImportError as error:
+        print(f"`train` needs scikit-learn ({error}): pip install -e '.[train]'", file=sys.stderr)
+        return 1
+    try:
+        kb = load_knowledge(args.directory, classifier=False)
+    except KnowledgeError as err:
+        print(err, file=sys.stderr)
+        print(f"{len(err.problems)} problem(s) in the knowledge; fix them first", file=sys.stderr)
+        return 1
+    pairs = Matcher(kb).training_pairs()
+    model = train(pairs)
+    path = write(model, args.directory or DEFAULT_DIR)
+    print(
+        f"fitted on {len(pairs)} phrases of {len(model.labels)} intents "
+        f"({len(model.features)} features, {len(model.weight_at)} weights): "
+        f"{path} ({path.stat().st_size / 1024:.0f} KB, fingerprint {model.fingerprint})"
+    )
     return 0
 
 

@@ -9,6 +9,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.classifier import Classifier
 
 
 class Kind(StrEnum):
@@ -83,6 +87,7 @@ class KnowledgeBase:
     audiences: Mapping[str, str] = field(default_factory=_frozen)  # self-description -> audience tag
     out_of_scope: tuple[str, ...] = ()
     domain_words: tuple[str, ...] = ()  # words that make a message about healthcare whatever else it says
+    classifier: Classifier | None = field(default=None, compare=False)  # fitted by `python -m bot train`
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_intents_by_id", {i.id: i for i in self.intents})

@@ -6,6 +6,7 @@ The only I/O in the core is here: reading the knowledge files.
 
 from __future__ import annotations
 
+import gzip
 import os
 import re
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from bot.checks import check_knowledge
+from bot.classifier import FILE_NAME, Classifier, loads
 from bot.knowledge import AUDIENCES, TEXT_KEYS, Intent, Kind, KnowledgeBase, Source, Tip
 from bot.yaml_source import Doc, Problems, Where, read_documents
 
@@ -51,8 +53,9 @@ class _Collected:
     example_where: dict[tuple[str, str], Where] = field(default_factory=dict)
 
 
-def load_knowledge(directory: Path | str | None = None) -> KnowledgeBase:
-    """Load and validate every knowledge file in `directory` (default: the repository's knowledge/)."""
+def load_knowledge(directory: Path | str | None = None, *, classifier: bool = True) -> KnowledgeBase:
+    """Load and validate every knowledge file in `directory` (default: the repository's knowledge/), and
+    the classifier stored there unless `classifier` is false (`train` replaces it, readable or not)."""
     path = Path(directory) if directory is not None else DEFAULT_DIR
     problems = Problems()
     collected = _Collected()
@@ -69,12 +72,25 @@ def load_knowledge(directory: Path | str | None = None) -> KnowledgeBase:
         audiences=collected.audiences,
         out_of_scope=tuple(collected.out_of_scope),
         domain_words=tuple(collected.domain_words),
+        classifier=_read_classifier(path, problems) if classifier else None,
     )
     if not problems:
         check_knowledge(kb, collected.where, collected.example_where, problems)
     if problems:
         raise KnowledgeError(problems.items)
     return kb
+
+
+def _read_classifier(directory: Path, problems: Problems) -> Classifier | None:
+    """The fitted classifier stored beside the knowledge, if there is one (the matcher works without it)."""
+    path = directory / FILE_NAME
+    try:
+        return loads(gzip.decompress(path.read_bytes()).decode())
+    except FileNotFoundError:
+        return None
+    except (OSError, EOFError, UnicodeDecodeError, ValueError) as error:  # BadGzipFile is an OSError
+        problems.add(Where(_display(path), 0), f"cannot read it ({error})", "fit it again: `python -m bot train`")
+        return None
 
 
 def _display(path: Path) -> str:

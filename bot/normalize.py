@@ -7,9 +7,12 @@ raises on any string); `SynonymExpander` rewrites variants to their canonical ph
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Mapping
 from functools import lru_cache
+
+import snowballstemmer
 
 _CONTRACTIONS = {
     "won't": "will not",
@@ -78,3 +81,14 @@ class SynonymExpander:
         if self._pattern is None:
             return normalized
         return self._pattern.sub(lambda m: self._canonical[m.group(0)], normalized)
+
+
+_STEMMERS = threading.local()  # a Snowball stemmer keeps state while it works: one per thread
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """The Snowball (Porter 2) English stem, so "certifications" meets "certification"."""
+    if not hasattr(_STEMMERS, "english"):
+        _STEMMERS.english = snowballstemmer.stemmer("english")
+    return str(_STEMMERS.english.stemWord(word))

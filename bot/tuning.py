@@ -19,6 +19,7 @@ from bot.knowledge import Kind, KnowledgeBase
 from bot.matcher import DEFAULT_THRESHOLDS, Action, Matcher, Thresholds, decide
 
 COVERAGE_WEIGHTS = (0.3, 0.4, 0.5, 0.6)
+CLASSIFIER_WEIGHTS = (0.1, 0.15, 0.2, 0.25, 0.3)
 ANSWER = tuple(x / 100 for x in range(44, 80, 3))
 MARGIN = tuple(x / 100 for x in range(0, 22, 3))
 CLARIFY = tuple(x / 100 for x in range(40, 68, 3))
@@ -39,8 +40,14 @@ def merit(report: Report) -> float:
     )
 
 
-def held_out_folds(kb: KnowledgeBase, folds: int = FOLDS) -> Iterator[tuple[KnowledgeBase, list[Question]]]:
-    """(knowledge without one fold, that fold as labelled questions), for each fold."""
+def held_out_folds(
+    kb: KnowledgeBase, folds: int = FOLDS, *, fit: bool = False
+) -> Iterator[tuple[KnowledgeBase, list[Question]]]:
+    """(knowledge without one fold, that fold as labelled questions), for each fold.
+
+    The stored classifier has seen every phrase, so a fold's knowledge has none, or with `fit` (which needs
+    scikit-learn and takes seconds a fold) one fitted on the fold's own phrases.
+    """
     for fold in range(folds):
         intents, held = [], []
         for intent in kb.intents:
@@ -52,7 +59,15 @@ def held_out_folds(kb: KnowledgeBase, folds: int = FOLDS) -> Iterator[tuple[Know
             intents.append(replace(intent, examples=kept))
         out_of_scope, left_out = _split(kb.out_of_scope, fold, folds)
         held += [Question(e, frozenset(), "held-out") for e in left_out]
-        yield replace(kb, intents=tuple(intents), out_of_scope=out_of_scope), held
+        fold_kb = replace(kb, intents=tuple(intents), out_of_scope=out_of_scope, classifier=None)
+        yield (with_classifier(fold_kb) if fit else fold_kb), held
+
+
+def with_classifier(kb: KnowledgeBase) -> KnowledgeBase:
+    """The knowledge with a classifier fitted on its own phrases."""
+    from bot.training import train
+
+    return replace(kb, classifier=train(Matcher(kb).training_pairs()))
 
 
 def _split(phrases: tuple[str, ...], fold: int, folds: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -88,12 +103,13 @@ def _router(scored: Scored, t: Thresholds, safety_ids: frozenset[str]) -> Callab
 def tune(kb: KnowledgeBase, questions: list[Question]) -> list[tuple[float, float, Thresholds]]:
     """(held-out merit, dev merit, thresholds), best sum first."""
     dev = [q for q in questions if q.split == "dev"]
-    folds = list(held_out_folds(kb))
+    folds = list(held_out_folds(kb, fit=kb.classifier is not None))
     held = [q for _, fold in folds for q in fold]
     safety_ids = frozenset(i.id for i in kb.intents if i.kind is Kind.SAFETY)
     results = []
-    for weight in COVERAGE_WEIGHTS:
-        base = replace(DEFAULT_THRESHOLDS, coverage_weight=weight)
+    shares = CLASSIFIER_WEIGHTS if kb.classifier is not None else (DEFAULT_THRESHOLDS.classifier_weight,)
+    for weight, share in itertools.product(COVERAGE_WEIGHTS, shares):
+        base = replace(DEFAULT_THRESHOLDS, coverage_weight=weight, classifier_weight=share)
         dev_scored = _scored(Matcher(kb, base), dev)
         held_scored: Scored = {}
         for fold_kb, fold in folds:
@@ -112,5 +128,6 @@ def print_tuning(kb: KnowledgeBase, questions: list[Question]) -> None:
     for on_held, on_dev, t in tune(kb, questions)[:8]:
         print(
             f"merit {on_held + on_dev:.3f} (held-out {on_held:.3f}, dev {on_dev:.3f}): answer={t.answer:.2f} "
-            f"margin={t.margin:.2f} clarify={t.clarify:.2f} coverage_weight={t.coverage_weight:.2f}"
+            f"margin={t.margin:.2f} clarify={t.clarify:.2f} coverage_weight={t.coverage_weight:.2f} "
+            f"classifier_weight={t.classifier_weight:.2f}"
         )

@@ -65,7 +65,11 @@ def test_broken_knowledge_stops_ask_with_the_problems(mini_dir: Path) -> None:
 def test_validate_exit_codes(mini_dir: Path) -> None:
     clean = run("validate", str(mini_dir))
     assert clean.returncode == 0
-    assert clean.stdout == "knowledge OK: 4 intents, 9 examples, 5 tips, 1 sources\n"
+    assert clean.stdout == (
+        "knowledge OK: 4 intents, 9 examples, 5 tips, 1 sources\n"
+        f"no {mini_dir}/classifier.json.gz: routing uses word matching alone "
+        "(fit the classifier: `python -m bot train`)\n"
+    )
     (mini_dir / "texts.yaml").write_text("texts:\n  welcome: Hi\n  welcome: Hello\n")
     assert run("validate", str(mini_dir)).returncode == 1
 

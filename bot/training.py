@@ -1,0 +1,72 @@
+"""Fits the classifier (`bot/classifier.py`) on the knowledge's phrases: `python -m bot train`.
+
+Needs scikit-learn (the `train` extra, part of `dev`); the running bot does not. Pure apart from the one
+function that writes the file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+from collections import Counter
+from pathlib import Path
+
+from bot.classifier import FILE_NAME, Classifier, dumps, extract, fingerprint
+
+# Inverse regularisation strength: on held-out examples 30 beat 3 and 10 (the phrases are short and many
+# words occur once, so strong regularisation flattens exactly the evidence that helps).
+C = 30.0
+# Smaller weights are dropped: scoring then touches about a quarter of them. Held-out correct answers:
+# 76.4% keeping all, 76.2% above 0.1, 75.2% above 0.25.
+KEEP_ABOVE = 0.1
+
+
+def train(pairs: list[tuple[str, str]]) -> Classifier:
+    """A classifier fitted on (label, prepared phrase) pairs: `Matcher.training_pairs()`."""
+    from scipy.sparse import csr_matrix
+    from sklearn.linear_model import LogisticRegression
+
+    texts = [text for _, text in pairs]
+    idf = _idf(texts)
+    names = tuple(sorted(idf))
+    unfitted = Classifier((), "", (), names, tuple(idf[f] for f in names), (0,) * (len(names) + 1), (), ())
+    rows, columns, values = [], [], []
+    for row, text in enumerate(texts):
+        for column, value in unfitted.vector(text):
+            rows.append(row)
+            columns.append(column)
+            values.append(value)
+    matrix = csr_matrix((values, (rows, columns)), shape=(len(texts), len(names)))
+    fitted = LogisticRegression(C=C, max_iter=3000).fit(matrix, [label for label, _ in pairs])
+    coefficients, intercepts = fitted.coef_, fitted.intercept_
+    if len(fitted.classes_) == 2:  # one row of weights for the second label; as logits, the first's are 0
+        coefficients, intercepts = [[0.0] * len(names), coefficients[0]], [0.0, intercepts[0]]
+    starts, label_at, weight_at = [0], [], []
+    for weights in zip(*coefficients, strict=True):  # one row of weights per feature
+        kept = [(label, float(w)) for label, w in enumerate(weights) if abs(w) > KEEP_ABOVE]
+        label_at += [label for label, _ in kept]
+        weight_at += [w for _, w in kept]
+        starts.append(len(weight_at))
+    return Classifier(
+        labels=tuple(str(label) for label in fitted.classes_),
+        fingerprint=fingerprint(pairs),
+        intercepts=tuple(float(b) for b in intercepts),
+        features=names,
+        idf=unfitted.idf,
+        starts=tuple(starts),
+        label_at=tuple(label_at),
+        weight_at=tuple(weight_at),
+    )
+
+
+def _idf(texts: list[str]) -> dict[str, float]:
+    """Smoothed inverse document frequency of every feature in the texts."""
+    documents = Counter(f for text in texts for f in {f for block in extract(text) for f in block})
+    return {f: math.log((1 + len(texts)) / (1 + n)) + 1 for f, n in documents.items()}
+
+
+def write(model: Classifier, directory: Path) -> Path:
+    """Store the model beside the knowledge; the gzip header carries no time, so a refit gives the same bytes."""
+    path = directory / FILE_NAME
+    path.write_bytes(gzip.compress(dumps(model).encode(), mtime=0))
+    return path

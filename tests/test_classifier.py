@@ -1,0 +1,114 @@
+"""The classifier a maintainer fits with `python -m bot train`: what it learns, how it is stored, and what
+`validate` and the matcher do when it no longer fits the knowledge."""
+
+from __future__ import annotations
+
+import gzip
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bot.classifier import FILE_NAME, dumps, extract, loads
+from bot.knowledge import KnowledgeBase
+from bot.loader import KnowledgeError, load_knowledge
+from bot.matcher import Matcher
+from bot.training import train, write
+from tests.conftest import REPO
+from tests.test_validate import edit
+
+PAIRS = [
+    ("usmle", "how to prepare for the step 2 ck exam"),
+    ("usmle", "license exam prep and question banks"),
+    ("usmle", "when to take the boards"),
+    ("wellbeing", "burnout after night shifts"),
+    ("wellbeing", "so stressed and tired all the time"),
+    ("wellbeing", "how do i keep a work life balance"),
+]
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, cwd=REPO)
+
+
+def test_word_pieces_carry_a_word_it_has_never_seen_to_the_right_intent() -> None:
+    model = train(PAIRS)
+    for unseen in ("licensure", "exams", "burnt out", "exhausted and stressed"):
+        probabilities = model.probabilities(unseen)
+        expected = "wellbeing" if unseen in ("burnt out", "exhausted and stressed") else "usmle"
+        assert max(probabilities, key=probabilities.__getitem__) == expected, (unseen, probabilities)
+    assert sum(model.probabilities("licensure").values()) == pytest.approx(1.0)
+
+
+def test_features_are_stems_stem_pairs_and_padded_four_letter_pieces() -> None:
+    terms, pieces = extract("passing exams")
+    assert terms == ["w pass", "w exam", "w pass exam"]
+    assert pieces[:2] == ["c pas", "cpass"] and "cams " in pieces
+    assert extract("ok")[1] == ["c ok "]  # a short word is one piece
+
+
+def test_the_stored_model_gives_the_same_answers() -> None:
+    model = train(PAIRS)
+    again = loads(dumps(model))
+    for text in ("licensure", "night shifts", "nothing known here"):
+        for label, p in model.probabilities(text).items():
+            assert again.probabilities(text)[label] == pytest.approx(p, abs=1e-3)
+
+
+def test_a_damaged_model_file_names_itself_and_the_fix(mini_dir: Path) -> None:
+    (mini_dir / FILE_NAME).write_bytes(gzip.compress(b'{"format": 1, "labels": ["a"]}'))
+    with pytest.raises(KnowledgeError) as caught:
+        load_knowledge(mini_dir)
+    [problem] = caught.value.problems
+    assert problem.startswith(f"{mini_dir}/{FILE_NAME}: cannot read it (not a classifier file")
+    assert problem.endswith("fit it again: `python -m bot train`")
+    (mini_dir / FILE_NAME).write_bytes(b"not gzip")
+    with pytest.raises(KnowledgeError, match="fit it again"):
+        load_knowledge(mini_dir)
+
+
+def test_inconsistent_lists_are_refused() -> None:
+    model = train(PAIRS)
+    broken = dumps(replace(model, label_at=(*model.label_at[:-1], 99)))
+    with pytest.raises(ValueError, match="names a label the model does not have"):
+        loads(broken)
+
+
+def test_train_then_edit_then_validate_asks_for_a_refit(mini_dir: Path) -> None:
+    assert "routing uses word matching alone" in cli("validate", str(mini_dir)).stdout
+    trained = cli("train", str(mini_dir))
+    assert trained.returncode == 0, trained.stderr
+    assert f"{mini_dir}/{FILE_NAME}" in trained.stdout and "fitted on " in trained.stdout
+    assert cli("validate", str(mini_dir)).stdout.startswith("knowledge OK")
+    assert Matcher(load_knowledge(mini_dir)).classifier_state == "fresh"
+
+    edit(mini_dir / "intents.yaml", "      - best question bank for the boards\n", "      - best qbank for boards\n")
+    stale = cli("validate", str(mini_dir))
+    assert stale.returncode == 1
+    assert stale.stdout == (
+        f"{mini_dir}/{FILE_NAME}: fitted on other phrases than the knowledge has now — "
+        "refit it: `python -m bot train`\n"
+    )
+    assert cli("train", str(mini_dir)).returncode == 0  # a refit over the stale file
+    assert cli("validate", str(mini_dir)).returncode == 0
+
+
+def test_a_stale_model_is_not_used(mini_dir: Path) -> None:
+    kb = load_knowledge(mini_dir)
+    write(train(Matcher(kb).training_pairs()), mini_dir)
+    edit(mini_dir / "intents.yaml", "      - how does the match work\n", "      - how does the nrmp match work\n")
+    stale = load_knowledge(mini_dir)
+    assert stale.classifier is not None
+    without = Matcher(replace(stale, classifier=None))
+    with_stale = Matcher(stale)
+    assert with_stale.classifier_state == "stale"
+    for text in ("how does the match work", "question bank", "hello", "licensure"):
+        assert with_stale.route(text) == without.route(text)
+
+
+def test_the_shipped_model_fits_the_shipped_knowledge(shipped_kb: KnowledgeBase) -> None:
+    assert Matcher(shipped_kb).classifier_state == "fresh"
+    assert shipped_kb.classifier is not None
+    assert set(shipped_kb.classifier.labels) >= {i.id for i in shipped_kb.topics}
