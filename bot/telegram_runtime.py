@@ -9,6 +9,7 @@ Nothing here imports `telegram`.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,16 +20,25 @@ from bot.knowledge import KnowledgeBase
 from bot.loader import load_knowledge
 from bot.state import StateStore
 
+logger = logging.getLogger(__name__)
+
 
 def build_engine(config: Config) -> Engine:
     """Load and validate the knowledge named in the config; raises `KnowledgeError`."""
     kb = load_knowledge(config.knowledge_dir)
-    return Engine(
+    engine = Engine(
         kb,
         thresholds=config.matcher,
         tips_per_reply=config.tips_per_reply,
         max_message_chars=config.max_message_chars,
     )
+    if engine.matcher.classifier_state == "stale":
+        logger.warning(
+            "the classifier in %s was fitted on other phrases than the knowledge has now: routing uses word "
+            "matching alone until it is refitted (`python -m bot train`)",
+            config.knowledge_dir,
+        )
+    return engine
 
 
 class UserLocks:

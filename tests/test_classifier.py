@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import gzip
+import logging
 import subprocess
 import sys
 from dataclasses import replace
@@ -12,9 +13,11 @@ from pathlib import Path
 import pytest
 
 from bot.classifier import FILE_NAME, dumps, extract, loads
+from bot.config import load_config
 from bot.knowledge import KnowledgeBase
 from bot.loader import KnowledgeError, load_knowledge
 from bot.matcher import Matcher
+from bot.telegram_runtime import build_engine
 from bot.training import train, write
 from tests.conftest import REPO
 from tests.test_validate import edit
@@ -106,6 +109,23 @@ def test_a_stale_model_is_not_used(mini_dir: Path) -> None:
     assert with_stale.classifier_state == "stale"
     for text in ("how does the match work", "question bank", "hello", "licensure"):
         assert with_stale.route(text) == without.route(text)
+
+
+def test_the_service_warns_when_it_starts_with_a_stale_model(
+    mini_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    write(train(Matcher(load_knowledge(mini_dir)).training_pairs()), mini_dir)
+    config_path = tmp_path / "config.yaml"
+    config_path.write_text(f"knowledge_dir: {mini_dir}\nstate_path: {tmp_path / 'state.sqlite3'}\n")
+    config = load_config(config_path, env={"TELEGRAM_BOT_TOKEN": "123:abc"})
+    with caplog.at_level(logging.WARNING):
+        assert build_engine(config).matcher.classifier_state == "fresh"
+    assert not caplog.records
+    edit(mini_dir / "intents.yaml", "      - how does the match work\n", "      - how does the nrmp match work\n")
+    with caplog.at_level(logging.WARNING):
+        build_engine(config)
+    [record] = caplog.records
+    assert "fitted on other phrases" in record.getMessage() and "python -m bot train" in record.getMessage()
 
 
 def test_the_shipped_model_fits_the_shipped_knowledge(shipped_kb: KnowledgeBase) -> None:
