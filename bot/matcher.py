@@ -64,7 +64,7 @@ class Thresholds:
     became examples)."""
 
     answer: float = 0.62
-    margin: float = 0.12
+    margin: float = 0.15
     clarify: float = 0.61
     safety: float = 0.8
     coverage_weight: float = 0.4
