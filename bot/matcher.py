@@ -18,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
-from itertools import takewhile
+from itertools import islice, takewhile
 
 from rapidfuzz import fuzz, process
 
@@ -41,6 +41,7 @@ OFFER_AT_LEAST = 0.45
 # change from sales into nursing"). On held-out examples: out-of-scope rejection 74 -> 80%, correct answers
 # 71.5 -> 71.5%; 0.6 and 0.7 gave the same figures (0.8 already takes such messages below the thresholds).
 FIELD_PENALTY = 0.8
+MIN_SCORE = 0.01  # scores below this are dropped: far below any clarify cut-off or margin
 FUZZY_POOL = 4  # intents (by coverage) that get the fuzzy pass; 3–8 gave the same dev figures
 STOPWORDS = frozenset(
     "a an the i me my mine we our you your he she it its they them their this that these those am is are was "
@@ -207,10 +208,12 @@ class Matcher:
         return scores
 
     def _blend(self, scores: dict[str, float], probabilities: dict[str, float]) -> dict[str, float]:
-        """The classifier's share of each score; an intent outside the fuzzy pool gets only that share."""
+        """The classifier's share of each score; an intent outside the fuzzy pool gets only that share (and is
+        left out below MIN_SCORE, where it could not change a decision)."""
         weight = self.thresholds.classifier_weight
         blended = {owner: (1 - weight) * scores.get(owner, 0.0) + weight * p for owner, p in probabilities.items()}
-        return scores | blended  # safety intents are not in the classifier and keep their word score
+        kept = {owner: s for owner, s in blended.items() if s >= MIN_SCORE or owner in scores}
+        return scores | kept  # safety intents are not in the classifier and keep their word score
 
     def _closest_owners(self, query: str) -> list[str]:
         """For messages made only of common words ("what can you do"): the owners of the closest phrases."""
@@ -303,7 +306,7 @@ def decide(
     ranked: list[tuple[str, float]], normalized: str, t: Thresholds, safety_ids: frozenset[str] = frozenset()
 ) -> Route:
     """Answer when the best intent is high and clearly ahead; clarify when middling; else fall back."""
-    candidates = tuple(Candidate(i, round(s, 3)) for i, s in ranked if i != OUT_OF_SCOPE)[:3]
+    candidates = tuple(islice((Candidate(i, round(s, 3)) for i, s in ranked if i != OUT_OF_SCOPE), 3))
     best_id, best = ranked[0] if ranked else (OUT_OF_SCOPE, 0.0)
     runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
     if best_id == OUT_OF_SCOPE or best < t.clarify:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import math
 import subprocess
 import sys
 from dataclasses import replace
@@ -58,6 +59,19 @@ def test_the_stored_model_gives_the_same_answers() -> None:
     for text in ("licensure", "night shifts", "nothing known here"):
         for label, p in model.probabilities(text).items():
             assert again.probabilities(text)[label] == pytest.approx(p, abs=1e-3)
+
+
+def test_packed_scoring_equals_the_plain_sum_of_weights(shipped_kb: KnowledgeBase) -> None:
+    model = shipped_kb.classifier
+    assert model is not None
+    for text in ("how do i prepare for step 2 ck", "burnt out nurse " * 40, "zzz", "licensure exams in texas"):
+        logits = list(model.intercepts)
+        for feature, value in model.vector(text):
+            for label, weight in model.row(feature):
+                logits[label] += value * weight
+        exps = [math.exp(logit - max(logits)) for logit in logits]
+        expected = {label: e / sum(exps) for label, e in zip(model.labels, exps, strict=True)}
+        assert model.probabilities(text) == pytest.approx(expected, abs=1e-4)
 
 
 def test_a_damaged_model_file_names_itself_and_the_fix(mini_dir: Path) -> None:
