@@ -210,10 +210,14 @@ class Matcher:
     def _blend(self, scores: dict[str, float], probabilities: dict[str, float]) -> dict[str, float]:
         """The classifier's share of each score; an intent outside the fuzzy pool gets only that share (and is
         left out below MIN_SCORE, where it could not change a decision)."""
-        weight = self.thresholds.classifier_weight
-        blended = {owner: (1 - weight) * scores.get(owner, 0.0) + weight * p for owner, p in probabilities.items()}
-        kept = {owner: s for owner, s in blended.items() if s >= MIN_SCORE or owner in scores}
-        return scores | kept  # safety intents are not in the classifier and keep their word score
+        share = self.thresholds.classifier_weight
+        blended = dict(scores)  # safety intents are not in the classifier and keep their word score
+        for owner, p in probabilities.items():
+            if owner in scores:
+                blended[owner] = (1 - share) * scores[owner] + share * p
+            elif share * p >= MIN_SCORE:
+                blended[owner] = share * p
+        return blended
 
     def _closest_owners(self, query: str) -> list[str]:
         """For messages made only of common words ("what can you do"): the owners of the closest phrases."""
