@@ -50,7 +50,12 @@ def _parser() -> argparse.ArgumentParser:
 
     evaluate = sub.add_parser("eval", help="measure routing on the labelled questions, beside a baseline")
     evaluate.add_argument("file", nargs="?", type=Path, help="questions YAML (default tests/data/questions.yaml)")
-    evaluate.add_argument("--split", choices=("dev", "test", "all"), default="all")
+    evaluate.add_argument(
+        "--split",
+        choices=("dev", "test", "all", "held-out"),
+        default="all",
+        help="held-out: the knowledge's own phrases, 5-fold, each routed without its fold",
+    )
     evaluate.add_argument("--tune", action="store_true", help="grid-search thresholds on the dev half")
     evaluate.add_argument("--misses", action="store_true", help="list every message that went wrong")
     evaluate.add_argument(

@@ -122,6 +122,16 @@ def test_eval_tune_prints_the_best_thresholds_with_both_merits(mini_dir: Path, t
     assert all(line.startswith("merit ") and "(held-out " in line and "coverage_weight=" in line for line in lines)
 
 
+def test_eval_held_out_routes_every_knowledge_phrase_without_its_fold(mini_dir: Path, tmp_path: Path) -> None:
+    questions = tmp_path / "questions.yaml"
+    questions.write_text("- {text: what is residency like, expect: [residency], split: dev}\n", encoding="utf-8")
+    result = run("eval", str(questions), "--knowledge", str(mini_dir), "--split", "held-out")
+    assert result.returncode == 0, result.stderr
+    # the mini knowledge has 5 topic examples (its keywords stay in every fold) and 2 out-of-scope phrases
+    assert result.stdout.startswith("split held-out: 5 topic, 0 conversation, 0 safety, 2 out-of-scope messages")
+    assert "topic answered correctly" in result.stdout
+
+
 def test_unanswered_lists_what_users_asked_with_how_it_routes_now(mini_dir: Path, tmp_path: Path) -> None:
     from bot.state import SqliteStateStore
 
