@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections import deque
 
 import pytest
+import yaml
 
 from bot.engine import Engine
 from bot.knowledge import Kind, KnowledgeBase
 from bot.matcher import Action
+from tests.conftest import REPO
 
 REQUIRED_SECTIONS = {
     "000_999d3b0f9ffa67c9.txt": [
@@ -134,3 +136,15 @@ def test_health_reply_also_gives_crisis_lines_as_a_safety_net(shipped_kb: Knowle
     """A crisis message caught only by a health pattern must still reach the crisis lines."""
     answer = shipped_kb.intent("medical_advice").answer  # type: ignore[union-attr]
     assert "emergency number" in answer and "988" in answer and "116 123" in answer
+
+
+def test_safety_patterns_catch_their_phrasings_and_no_career_question(shipped_engine: Engine) -> None:
+    phrasings = yaml.safe_load((REPO / "tests" / "data" / "safety_phrasings.yaml").read_text(encoding="utf-8"))
+    matcher = shipped_engine.matcher
+    caught = {text: matcher.safety_match(matcher.prepare(text)) for texts in phrasings.values() for text in texts}
+    missed = [
+        (t, caught[t]) for intent in ("crisis", "medical_advice") for t in phrasings[intent] if caught[t] != intent
+    ]
+    assert missed == [], missed
+    alarms = [(t, caught[t]) for t in phrasings["career"] if caught[t] is not None]
+    assert alarms == [], alarms
