@@ -24,6 +24,7 @@ import sys
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from itertools import pairwise
 
 from bot.normalize import stem
@@ -39,6 +40,12 @@ PIECE = 4  # characters in a word piece; pieces of 3, 4 and 5 came within half a
 FIELD_BITS = 48
 SCALE = 1 << 12
 LIFT = 1 << 28  # above any |idf × weight| × SCALE that `loads` accepts
+
+
+class ClassifierState(StrEnum):
+    FRESH = "fresh"  # fitted on exactly the knowledge's phrases: the matcher uses it
+    STALE = "stale"  # fitted on other phrases: left out until `python -m bot train`
+    MISSING = "missing"  # no classifier file beside the knowledge
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,12 @@ class Classifier:
     def __post_init__(self) -> None:
         object.__setattr__(self, "_index", {f: n for n, f in enumerate(self.features)})
         object.__setattr__(self, "_packed", {})
+
+    @classmethod
+    def unfitted(cls, idf: dict[str, float]) -> Classifier:
+        """Features and idf without weights: enough for `vector`, which fitting needs first."""
+        names = tuple(sorted(idf))
+        return cls((), "", (), names, tuple(idf[f] for f in names), (0,) * (len(names) + 1), (), ())
 
     def probabilities(self, prepared: str) -> dict[str, float]:
         """Each label's probability for a prepared message (they sum to 1)."""
@@ -123,6 +136,13 @@ def extract(prepared: str) -> tuple[list[str], list[str]]:
         padded = f" {word} "
         pieces += [f"c{padded[i : i + PIECE]}" for i in range(max(1, len(padded) - PIECE + 1))]
     return terms, pieces
+
+
+def state(model: Classifier | None, pairs: Iterable[tuple[str, str]]) -> ClassifierState:
+    """Whether `model` was fitted on exactly these (label, prepared phrase) pairs."""
+    if model is None:
+        return ClassifierState.MISSING
+    return ClassifierState.FRESH if model.fingerprint == fingerprint(pairs) else ClassifierState.STALE
 
 
 def fingerprint(pairs: Iterable[tuple[str, str]]) -> str:

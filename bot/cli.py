@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.classifier import FILE_NAME
+from bot.classifier import FILE_NAME, ClassifierState
 from bot.engine import Engine, Turn
 from bot.loader import DEFAULT_DIR, KnowledgeError, load_knowledge
 from bot.matcher import Matcher
@@ -186,12 +186,12 @@ def _validate(args: argparse.Namespace) -> int:
     tips = sum(len(i.tips) for i in kb.intents)
     model = (args.directory or DEFAULT_DIR) / FILE_NAME
     state = Matcher(kb).classifier_state
-    if state == "stale":
+    if state is ClassifierState.STALE:
         print(f"{model}: fitted on other phrases than the knowledge has now — refit it: `python -m bot train`")
         print("1 problem(s) found", file=sys.stderr)
         return 1
     print(f"knowledge OK: {len(kb.intents)} intents, {examples} examples, {tips} tips, {len(kb.sources)} sources")
-    if state == "missing":
+    if state is ClassifierState.MISSING:
         print(f"no {model}: routing uses word matching alone (fit the classifier: `python -m bot train`)")
     return 0
 

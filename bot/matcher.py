@@ -22,7 +22,7 @@ from itertools import islice, takewhile
 
 from rapidfuzz import fuzz, process
 
-from bot.classifier import fingerprint
+from bot.classifier import ClassifierState, state
 from bot.knowledge import Kind, KnowledgeBase
 from bot.normalize import SynonymExpander, normalize, stem
 from bot.safety import SafetyCheck
@@ -106,8 +106,8 @@ class Matcher:
         self._sorted = {owner: [_sort_words(p) for p in phrases] for owner, phrases in self._phrases.items()}
         self._phrases_with = {owner: _word_index(phrases) for owner, phrases in self._phrases.items()}
         self._owner_of = {p: owner for owner, phrases in self._phrases.items() for p in phrases}
-        self.classifier_state = _classifier_state(kb, self.training_pairs())
-        self._classifier = kb.classifier if self.classifier_state == "fresh" else None
+        self.classifier_state = state(kb.classifier, self.training_pairs())
+        self._classifier = kb.classifier if self.classifier_state is ClassifierState.FRESH else None
         small_talk = {i.id for i in kb.intents if i.kind is not Kind.TOPIC} | {OUT_OF_SCOPE}
         common = [
             (p, owner)
@@ -261,13 +261,6 @@ class Matcher:
             return word
         found = process.extractOne(word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=CORRECTION_CUTOFF)
         return found[0] if found else word
-
-
-def _classifier_state(kb: KnowledgeBase, pairs: list[tuple[str, str]]) -> str:
-    """ "fresh" when the stored classifier was fitted on exactly these phrases, else "stale" or "missing"."""
-    if kb.classifier is None:
-        return "missing"
-    return "fresh" if kb.classifier.fingerprint == fingerprint(pairs) else "stale"
 
 
 def _word_index(phrases: list[str]) -> dict[str, list[int]]:

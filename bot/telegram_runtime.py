@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from bot.classifier import ClassifierState
 from bot.config import Config
 from bot.engine import Engine
 from bot.knowledge import KnowledgeBase
@@ -32,7 +33,7 @@ def build_engine(config: Config) -> Engine:
         tips_per_reply=config.tips_per_reply,
         max_message_chars=config.max_message_chars,
     )
-    if engine.matcher.classifier_state == "stale":
+    if engine.matcher.classifier_state is ClassifierState.STALE:
         logger.warning(
             "the classifier in %s was fitted on other phrases than the knowledge has now: routing uses word "
             "matching alone until it is refitted (`python -m bot train`)",

@@ -27,9 +27,8 @@ def train(pairs: list[tuple[str, str]]) -> Classifier:
     from sklearn.linear_model import LogisticRegression
 
     texts = [text for _, text in pairs]
-    idf = _idf(texts)
-    names = tuple(sorted(idf))
-    unfitted = Classifier((), "", (), names, tuple(idf[f] for f in names), (0,) * (len(names) + 1), (), ())
+    unfitted = Classifier.unfitted(_idf(texts))
+    names = unfitted.features
     rows, columns, values = [], [], []
     for row, text in enumerate(texts):
         for column, value in unfitted.vector(text):
