@@ -17,6 +17,7 @@ from bot.engine import Engine, Turn
 from bot.loader import DEFAULT_DIR, KnowledgeError, load_knowledge
 from bot.matcher import Matcher
 from bot.replies import Button
+from bot.safety import KEYS_FILE, dumps_keys
 
 DEFAULT_STATE = Path("state/medcareer.sqlite3")  # the config's default `state_path`
 
@@ -193,24 +194,32 @@ def _validate(args: argparse.Namespace) -> int:
     print(f"knowledge OK: {len(kb.intents)} intents, {examples} examples, {tips} tips, {len(kb.sources)} sources")
     if state is ClassifierState.MISSING:
         print(f"no {model}: routing uses word matching alone (fit the classifier: `python -m bot train`)")
+    unstored = sum(1 for intent in kb.intents for pattern in intent.patterns if pattern not in kb.safety_keys)
+    if unstored:
+        table = (args.directory or DEFAULT_DIR) / KEYS_FILE
+        print(f"{unstored} safety pattern(s) not in {table}: each start analyses them (store: `python -m bot train`)")
     return 0
 
 
 def _train(args: argparse.Namespace) -> int:
-    try:
-        from bot.training import train, write
-    except ImportError as error:
-        print(f"`train` needs scikit-learn ({error}): pip install -e '.[train]'", file=sys.stderr)
-        return 1
     try:
         kb = load_knowledge(args.directory, classifier=False)
     except KnowledgeError as err:
         print(err, file=sys.stderr)
         print(f"{len(err.problems)} problem(s) in the knowledge; fix them first", file=sys.stderr)
         return 1
+    directory = args.directory or DEFAULT_DIR
+    patterns = [pattern for intent in kb.intents for pattern in intent.patterns]
+    (directory / KEYS_FILE).write_text(dumps_keys(patterns), encoding="utf-8")
+    print(f"stored the keys of {len(patterns)} safety patterns: {directory / KEYS_FILE}")
+    try:
+        from bot.training import train, write
+    except ImportError as error:
+        print(f"fitting the classifier needs scikit-learn ({error}): pip install -e '.[train]'", file=sys.stderr)
+        return 1
     pairs = Matcher(kb).training_pairs()
     model = train(pairs)
-    path = write(model, args.directory or DEFAULT_DIR)
+    path = write(model, directory)
     print(
         f"fitted on {len(pairs)} phrases of {len(model.labels)} intents "
         f"({len(model.features)} features, {len(model.weight_at)} weights): "

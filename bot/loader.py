@@ -17,6 +17,7 @@ import yaml
 from bot.checks import check_knowledge
 from bot.classifier import FILE_NAME, Classifier, loads
 from bot.knowledge import AUDIENCES, TEXT_KEYS, Intent, Kind, KnowledgeBase, Source, Tip
+from bot.safety import KEYS_FILE, loads_keys
 from bot.yaml_source import Doc, Problems, Where, read_documents
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "knowledge"
@@ -73,6 +74,7 @@ def load_knowledge(directory: Path | str | None = None, *, classifier: bool = Tr
         out_of_scope=tuple(collected.out_of_scope),
         domain_words=tuple(collected.domain_words),
         classifier=_read_classifier(path, problems) if classifier else None,
+        safety_keys=_read_safety_keys(path, problems),
     )
     if not problems:
         check_knowledge(kb, collected.where, collected.example_where, problems)
@@ -91,6 +93,18 @@ def _read_classifier(directory: Path, problems: Problems) -> Classifier | None:
     except (OSError, EOFError, UnicodeDecodeError, ValueError) as error:  # BadGzipFile is an OSError
         problems.add(Where(_display(path), 0), f"cannot read it ({error})", "fit it again: `python -m bot train`")
         return None
+
+
+def _read_safety_keys(directory: Path, problems: Problems) -> dict[str, frozenset[str] | None]:
+    """The safety patterns' keys stored beside the knowledge, if any (a pattern missing is analysed at start)."""
+    path = directory / KEYS_FILE
+    try:
+        return loads_keys(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError, ValueError) as error:  # JSONDecodeError is a ValueError
+        problems.add(Where(_display(path), 0), f"cannot read it ({error})", "write it again: `python -m bot train`")
+        return {}
 
 
 def _display(path: Path) -> str:

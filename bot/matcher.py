@@ -96,7 +96,7 @@ class Matcher:
     def __init__(self, kb: KnowledgeBase, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> None:
         self.thresholds = thresholds
         self.prepare = Preparer(kb)
-        self._safety = SafetyCheck([i for i in kb.intents if i.kind is Kind.SAFETY])
+        self._safety = SafetyCheck([i for i in kb.intents if i.kind is Kind.SAFETY], kb.safety_keys)
         self._safety_ids = self._safety.intent_ids
         self._offer_topics = frozenset(i.id for i in kb.intents if i.offer_topics)
         self._topic_ids = frozenset(i.id for i in kb.intents if i.kind is Kind.TOPIC)

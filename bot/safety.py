@@ -10,9 +10,11 @@ windows, a few substring tests and about 20 regex searches instead of over 200. 
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import product
+from typing import Any
 
 from bot.knowledge import Intent
 
@@ -21,86 +23,144 @@ try:  # the parser behind re.compile: private, so a surprise anywhere below mean
 except ImportError:  # pragma: no cover - every supported Python has them
     _parser = None  # type: ignore[assignment]
 
+KEYS_FILE = "safety_keys.json"  # each pattern's keys, stored beside the knowledge by `python -m bot train`
+KEYS_FORMAT = 1  # raise it whenever the analysis below changes: a table of another format is then ignored
 MOST_ALTERNATIVES = 256  # larger sets of alternatives are not worth testing one by one
-_ZERO_WIDTH = ("AT", "ASSERT", "ASSERT_NOT")
 _WORD_RUN = re.compile(r"\w+")
 
-
-def _alternatives(items: list) -> set[str] | None:  # type: ignore[type-arg]
-    """Every string a purely literal piece of pattern can match (None: not purely literal, or too many)."""
-    found = {""}
-    for op, arg in items:
-        name = str(op)
-        if name == "LITERAL":
-            options = {chr(arg)}
-        elif name in _ZERO_WIDTH:
-            continue
-        elif name == "SUBPATTERN" and not arg[1] and not arg[2]:
-            options = _alternatives(arg[3])
-        elif name == "BRANCH":
-            branches = [_alternatives(branch) for branch in arg[1]]
-            options = None if any(b is None for b in branches) else set().union(*branches)  # type: ignore[arg-type]
-        elif name == "MAX_REPEAT" and arg[0] == 0 and arg[1] == 1:
-            inner = _alternatives(arg[2])
-            options = None if inner is None else inner | {""}
-        else:
-            return None
-        if options is None or len(found) * len(options) > MOST_ALTERNATIVES:
-            return None
-        found = {a + b for a, b in product(found, options)}
-    return found
+Strings = frozenset[str]
+Analysis = tuple[Strings | None, Strings | None]  # (every string it can match, keys one of which every match has)
 
 
-def _requirements(items: list) -> list[set[str]]:  # type: ignore[type-arg]
-    """Sets of strings of which every match contains at least one, one set per run of literal pieces."""
-    runs, current = [], {""}
-    for item in items:
-        options = _alternatives([item])
-        if options is not None and len(current) * len(options) <= MOST_ALTERNATIVES:
-            current = {a + b for a, b in product(current, options)}
-            continue
-        runs.append(current)  # anything else (a repeat, a class, `.*`) ends the run; the next one starts after it
-        current = options or {""}
-    return [*runs, current]
-
-
-def _key(text: str) -> str:
-    """The longest run of word characters in a required string: it too is in every match."""
-    return max(_WORD_RUN.findall(text), key=len, default="")
-
-
-def required_keys(pattern: str) -> frozenset[str] | None:
+def required_keys(pattern: str) -> Strings | None:
     """Strings of which every match of `pattern` contains at least one; None when nothing useful is known."""
-    if _parser is None or pattern.startswith("(?"):
+    if _parser is None:
         return None
     try:
-        items = list(_parser.parse(pattern))
+        parsed = _parser.parse(pattern)
     except Exception:  # the loader reports bad patterns; here it only means "always search"
         return None
-    if len(items) == 1 and str(items[0][0]) == "BRANCH":  # `a|b`: every match contains a key of one branch
-        per_branch = [_best_keys(list(branch)) for branch in items[0][1][1]]
-        return None if any(keys is None for keys in per_branch) else frozenset().union(*per_branch)  # type: ignore[arg-type]
-    return _best_keys(items)
+    if parsed.state.flags & re.IGNORECASE:  # keys are compared case-sensitively with the message
+        return None
+    return _analyse(parsed)[1]
 
 
-def _best_keys(items: list) -> frozenset[str] | None:  # type: ignore[type-arg]
-    best: frozenset[str] | None = None
-    for run in _requirements(items):
-        keys = frozenset(_key(s) for s in run)
-        if min(map(len, keys), default=0) < 3:
+def _analyse(items: Iterable) -> Analysis:  # type: ignore[type-arg]
+    """A sequence of parse items, each visited once.
+
+    Its strings are known while every item is literal and they stay few. Its key candidates are each run of
+    literal items (`kill(ing)? myself` gives "kill myself" and "killing myself") and each item with keys of
+    its own (a group, a repeat of at least once, a lookahead, alternatives that all have keys).
+    """
+    strings: Strings | None = frozenset({""})
+    run: Strings = frozenset({""})
+    candidates: list[Strings | None] = []
+    for name, arg in _joined_literals(items):
+        options, keys = _analyse_item(name, arg)
+        candidates.append(keys)
+        if options is not None and len(run) * len(options) <= MOST_ALTERNATIVES:
+            run = _concatenations(run, options)
+        else:  # a class, a repeat or `.*` ends the run; the next one starts after it
+            candidates.append(_run_keys(run))
+            run = options or frozenset({""})
+        if strings is not None:
+            fits = options is not None and len(strings) * len(options) <= MOST_ALTERNATIVES
+            strings = _concatenations(strings, options) if fits else None  # type: ignore[arg-type]
+    candidates.append(_run_keys(run))
+    usable = [keys for keys in candidates if keys]
+    # the rarer the keys, the fewer searches: prefer the longest shortest key, then the fewest keys
+    return strings, max(usable, key=lambda keys: (min(map(len, keys)), -len(keys)), default=None)
+
+
+def _joined_literals(items: Iterable) -> Iterator[tuple[str, Any]]:  # type: ignore[type-arg]
+    """The parse items with each run of single characters joined into one TEXT item (far fewer products)."""
+    text = ""
+    for op, arg in items:
+        if str(op) == "LITERAL":
+            text += chr(arg)
             continue
-        if best is None or min(map(len, keys)) > min(map(len, best)):
-            best = keys
-    return best
+        if text:
+            yield "TEXT", text
+            text = ""
+        yield str(op), arg
+    if text:
+        yield "TEXT", text
+
+
+def _analyse_item(name: str, arg: Any) -> Analysis:
+    if name == "TEXT":
+        return frozenset({arg}), None
+    if name in ("AT", "ASSERT_NOT"):
+        return frozenset({""}), None
+    if name == "ASSERT":  # (?=...) and (?<=...): zero width, but what they see is in the message too
+        return frozenset({""}), _analyse(arg[1])[1]
+    if name == "SUBPATTERN":
+        return _analyse(arg[3]) if not arg[1] and not arg[2] else (None, None)
+    if name == "BRANCH":
+        branches = [_analyse(branch) for branch in arg[1]]
+        strings = [s for s, _ in branches if s is not None]
+        all_strings = frozenset().union(*strings) if len(strings) == len(branches) else None
+        if all_strings is not None and len(all_strings) > MOST_ALTERNATIVES:
+            all_strings = None
+        keys = [k for _, k in branches if k is not None]
+        return all_strings, frozenset().union(*keys) if len(keys) == len(branches) else None
+    if name in ("MAX_REPEAT", "MIN_REPEAT"):
+        least, most, inner = arg
+        strings, keys = _analyse(inner)
+        if (least, most) == (0, 1):
+            return (strings | {""} if strings is not None else None), None
+        return None, keys if least >= 1 else None
+    return None, None
+
+
+def _concatenations(heads: Strings, tails: Strings) -> Strings:
+    return frozenset(a + b for a, b in product(heads, tails))
+
+
+def _run_keys(run: Strings) -> Strings | None:
+    """The longest word in each string of a literal run, if each is three characters or more."""
+    keys = frozenset(max(_WORD_RUN.findall(s), key=len, default="") for s in run)
+    return keys if min(map(len, keys)) >= 3 else None
+
+
+def dumps_keys(patterns: Iterable[str]) -> str:
+    """The keys table of these patterns as JSON, so that start-up need not parse every pattern again."""
+    table = {pattern: None if (keys := required_keys(pattern)) is None else sorted(keys) for pattern in patterns}
+    return json.dumps({"format": KEYS_FORMAT, "keys": table}, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def loads_keys(text: str) -> dict[str, Strings | None]:
+    """The table `dumps_keys` wrote: empty if another analysis wrote it; ValueError if it is damaged."""
+    stored = json.loads(text)
+    if not isinstance(stored, dict) or not isinstance(stored.get("keys"), dict):
+        raise ValueError("not a keys table")
+    if stored.get("format") != KEYS_FORMAT:
+        return {}
+    table: dict[str, Strings | None] = {}
+    for pattern, keys in stored["keys"].items():
+        if keys is not None and not (isinstance(keys, list) and all(isinstance(k, str) for k in keys)):
+            raise ValueError(f"the keys of {pattern!r} are not a list of strings")
+        table[pattern] = None if keys is None else frozenset(keys)
+    return table
 
 
 class SafetyCheck:
-    """Safety intents' patterns in order, each with the keys that must be in a message it can match."""
+    """Safety intents' patterns in order, and for each key the patterns that cannot match without it."""
 
-    def __init__(self, intents: Sequence[Intent]) -> None:
-        self._patterns = [(intent.id, re.compile(p), required_keys(p)) for intent in intents for p in intent.patterns]
+    def __init__(self, intents: Sequence[Intent], known_keys: Mapping[str, Strings | None] | None = None) -> None:
+        """`known_keys`: a stored table (`loads_keys`); patterns missing from it are analysed here."""
+        known_keys = known_keys or {}
+        self._patterns = [(intent.id, re.compile(p)) for intent in intents for p in intent.patterns]
+        self._always: list[int] = []  # patterns with no known key: searched for every message
+        self._patterns_by_key: dict[str, list[int]] = {}
+        for index, pattern in enumerate(p for intent in intents for p in intent.patterns):
+            keys = known_keys[pattern] if pattern in known_keys else required_keys(pattern)
+            for key in keys or ():
+                self._patterns_by_key.setdefault(key, []).append(index)
+            if keys is None:
+                self._always.append(index)
         by_start: dict[str, list[str]] = {}
-        for key in sorted({k for _, _, keys in self._patterns if keys for k in keys}):
+        for key in sorted(self._patterns_by_key):
             by_start.setdefault(key[:3], []).append(key)
         self._keys_by_start = by_start  # every key is 3+ characters: test only those whose start is present
         self.intent_ids = frozenset(intent.id for intent in intents)
@@ -108,14 +168,17 @@ class SafetyCheck:
     def match(self, normalized: str) -> str | None:
         """The first safety intent (in knowledge order) one of whose patterns matches the prepared message."""
         starts = {normalized[i : i + 3] for i in range(len(normalized) - 2)}
-        present = {
-            k for start in starts & self._keys_by_start.keys() for k in self._keys_by_start[start] if k in normalized
-        }
-        for intent_id, pattern, keys in self._patterns:
-            if (keys is None or not keys.isdisjoint(present)) and pattern.search(normalized):
+        candidates = set(self._always)
+        for start in starts & self._keys_by_start.keys():
+            for key in self._keys_by_start[start]:
+                if key in normalized:
+                    candidates.update(self._patterns_by_key[key])
+        for index in sorted(candidates):
+            intent_id, pattern = self._patterns[index]
+            if pattern.search(normalized):
                 return intent_id
         return None
 
     def match_every_pattern(self, normalized: str) -> str | None:
         """The same answer without the prefilter: every pattern searched. For tests and benchmarks."""
-        return next((i for i, pattern, _ in self._patterns if pattern.search(normalized)), None)
+        return next((i for i, pattern in self._patterns if pattern.search(normalized)), None)

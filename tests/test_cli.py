@@ -69,6 +69,8 @@ def test_validate_exit_codes(mini_dir: Path) -> None:
         "knowledge OK: 4 intents, 9 examples, 5 tips, 1 sources\n"
         f"no {mini_dir}/classifier.json.gz: routing uses word matching alone "
         "(fit the classifier: `python -m bot train`)\n"
+        f"2 safety pattern(s) not in {mini_dir}/safety_keys.json: each start analyses them "
+        "(store: `python -m bot train`)\n"
     )
     (mini_dir / "texts.yaml").write_text("texts:\n  welcome: Hi\n  welcome: Hello\n")
     assert run("validate", str(mini_dir)).returncode == 1

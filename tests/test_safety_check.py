@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from bot.knowledge import Kind, KnowledgeBase
 from bot.matcher import Matcher
-from bot.safety import SafetyCheck, required_keys
+from bot.safety import KEYS_FILE, KEYS_FORMAT, SafetyCheck, dumps_keys, loads_keys, required_keys
 from tests.conftest import REPO
 
 QUESTIONS = REPO / "tests" / "data" / "questions.yaml"
@@ -27,6 +27,30 @@ def test_required_keys_are_in_every_match() -> None:
     assert required_keys(r"^(?!.*\bpatients?).*\bsuicid") == {"suicid"}
     assert required_keys(r"\bnoose\b|\bbought a rope\b") == {"noose", "bought"}
     assert required_keys(r"\b\w+ ?mg\b") is None  # nothing of three letters or more is certain
+
+
+def test_required_keys_look_inside_groups_lookaheads_and_alternatives() -> None:
+    assert required_keys(r"\b(a|the) (rope|noose)\b.*\bme\b|\bbought a rope\b") == {"rope", "noose", "bought"}
+    assert required_keys(r"^(?=.*\b(pills|meds)\b).*\b(take|od)\b") == {"pills", "meds"}
+    assert required_keys(r"(?<!wrong )\b(dose|dosage) of\b") == {"dose", "dosage"}
+    assert required_keys(r"\b(\w+ )?(ached|hurt)+") == {"ached", "hurt"}
+    assert required_keys(r"(?i)kill myself") is None  # keys are compared with the message as written
+
+
+def test_the_stored_keys_table_is_complete_and_current(shipped_kb: KnowledgeBase) -> None:
+    patterns = [p for i in shipped_kb.intents for p in i.patterns]
+    stored = shipped_kb.safety_keys
+    missing = [p for p in patterns if p not in stored]
+    assert not missing, f"{len(missing)} pattern(s) not in knowledge/{KEYS_FILE}: run `python -m bot train`"
+    analysed = {p: required_keys(p) for p in patterns}
+    assert {p: stored[p] for p in patterns} == analysed, "the analysis has changed: raise KEYS_FORMAT"
+
+
+def test_a_table_of_another_format_is_ignored_and_a_damaged_one_refused() -> None:
+    assert loads_keys(dumps_keys([r"\bnoose\b"])) == {r"\bnoose\b": {"noose"}}
+    assert loads_keys('{"format": 0, "keys": {"x": ["y"]}}') == {}
+    with pytest.raises(ValueError, match="not a list of strings"):
+        loads_keys(f'{{"format": {KEYS_FORMAT}, "keys": {{"x": "noose"}}}}')
 
 
 def test_prefilter_agrees_with_searching_every_pattern_on_real_messages(

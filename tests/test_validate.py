@@ -151,3 +151,10 @@ def test_shipped_knowledge_validates_clean() -> None:
     assert result.returncode == 0, result.stdout
     assert result.stdout.startswith("knowledge OK: ")
     assert " intents, " in result.stdout and " tips, 5 sources" in result.stdout
+
+
+def test_a_damaged_safety_keys_table_names_itself_and_the_fix(mini_dir: Path) -> None:
+    (mini_dir / "safety_keys.json").write_text('{"format": 1, "keys": {"x": "kill"}}', encoding="utf-8")
+    [problem] = problems_of(mini_dir)
+    assert problem.startswith(f"{mini_dir}/safety_keys.json: cannot read it (the keys of 'x' are not a list")
+    assert problem.endswith("write it again: `python -m bot train`")
