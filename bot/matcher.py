@@ -122,7 +122,7 @@ class Matcher:
         # Stems that only out-of-scope phrases use ("business", "chef", "sociology") mark another field, and
         # the knowledge's domain words mark healthcare (see FIELD_PENALTY).
         self._foreign = frozenset(t for t, owners in self._credit.items() if set(owners) == {OUT_OF_SCOPE})
-        self._domain = frozenset(stem(w) for p in kb.domain_words for w in self.prepare(p).split())
+        self._domain = _DomainWords([self.prepare(p) for p in kb.domain_words], self._phrases)
         groups_count = len(self._phrases) + 1
         self._weight = {t: math.log(groups_count / len(owners)) for t, owners in self._credit.items()}
         self._unknown_weight = math.log(groups_count * 2)
@@ -189,7 +189,7 @@ class Matcher:
             pool.append(exact)
         # A message of common words only ("what can you do") has no content to cover: judge its wording alone.
         alpha = self.thresholds.coverage_weight if terms else 0.0
-        healthcare = any(t in self._domain for t in terms)
+        healthcare = self._domain.mentioned(words, corrected)
         another_field = not healthcare and any(t in self._foreign for t in terms)
         similarity = self._similarities(corrected, pool)
         scores = {}
@@ -261,6 +261,26 @@ class Matcher:
             return word
         found = process.extractOne(word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=CORRECTION_CUTOFF)
         return found[0] if found else word
+
+
+class _DomainWords:
+    """Whether a prepared message names healthcare. A one-word domain word counts in the forms the topics'
+    phrases use ("nurses", "hospitals"), found by stem, but not in forms they never use ("hospitality"
+    shares the stem of "hospital", "residence" that of "residency"); a longer one ("step 1") counts only
+    as the whole phrase, not word by word ("step by step")."""
+
+    def __init__(self, domain_words: list[str], phrases: dict[str, list[str]]) -> None:
+        single = {w for w in domain_words if " " not in w}
+        stems = frozenset(map(stem, single))
+        in_topics = {w for owner, texts in phrases.items() if owner != OUT_OF_SCOPE for t in texts for w in t.split()}
+        self._words = frozenset(single | {w for w in in_topics if stem(w) in stems})
+        longer = sorted((w for w in domain_words if " " in w), key=len, reverse=True)
+        self._phrases = re.compile(rf"\b(?:{'|'.join(map(re.escape, longer))})\b") if longer else None
+
+    def mentioned(self, words: list[str], text: str) -> bool:
+        if not self._words.isdisjoint(words):
+            return True
+        return self._phrases is not None and self._phrases.search(text) is not None
 
 
 def _word_index(phrases: list[str]) -> dict[str, list[int]]:

@@ -130,6 +130,9 @@ def test_a_word_from_another_field_turns_a_topic_question_away_unless_healthcare
     assert shipped_engine.route("smart goals for my sales team").action is Action.FALLBACK
     assert shipped_engine.route("how to set smart goals").intent == "goal_setting"
     assert shipped_engine.route("career change from sales into nursing").action is not Action.FALLBACK
+    # a domain phrase counts only whole ("step 1"), and a domain stem only in forms the topics use
+    assert shipped_engine.route("step by step plan to open a bakery").action is Action.FALLBACK
+    assert shipped_engine.route("residence permit renewal tips").action is Action.FALLBACK
 
 
 def test_health_reply_also_gives_crisis_lines_as_a_safety_net(shipped_kb: KnowledgeBase) -> None:
