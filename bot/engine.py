@@ -14,6 +14,7 @@ from bot.knowledge import Intent, Kind, KnowledgeBase
 from bot.matcher import DEFAULT_THRESHOLDS, Action, Matcher, Route, Thresholds
 from bot.replies import (
     TIPS_PER_REPLY,
+    Button,
     Reply,
     about_reply,
     answer_reply,
@@ -102,7 +103,17 @@ class Engine:
             reply = clarify_reply(self.kb, tuple(c.intent for c in route.candidates))
             return Turn(reply, session, route)
         fallback = replace(route, action=Action.FALLBACK, intent=None)
-        return Turn(self.fallback(), session, fallback)
+        return Turn(self._fallback_for(route), session, fallback)
+
+    def _fallback_for(self, route: Route) -> Reply:
+        """The fallback; when a safety intent is among the closest ("i feel hopeless"), its button first, so
+        that someone in trouble whose words no pattern caught is one tap from the right answer."""
+        reply = self.fallback()
+        near = (self.kb.intent(c.intent) for c in route.candidates)
+        safety = next((i for i in near if i is not None and i.kind is Kind.SAFETY), None)
+        if safety is None:
+            return reply
+        return replace(reply, buttons=(Button(safety.title, safety.id), *reply.buttons))
 
     def handle_button(self, payload: str, session: Session = Session()) -> Turn:
         """A button press: an intent id, or `more:<id>` for that topic's next tips."""

@@ -68,7 +68,7 @@ class Thresholds:
     margin: float = 0.15
     clarify: float = 0.61
     safety: float = 0.8
-    coverage_weight: float = 0.4
+    coverage_weight: float = 0.5
     classifier_weight: float = 0.2  # the classifier's share of a score (0.1–0.3 measured; 0.2 best held-out)
 
 

@@ -135,6 +135,13 @@ def test_a_word_from_another_field_turns_a_topic_question_away_unless_healthcare
     assert shipped_engine.route("residence permit renewal tips").action is Action.FALLBACK
 
 
+def test_a_fallback_near_a_safety_intent_offers_it_first(shipped_engine: Engine) -> None:
+    turn = shipped_engine.handle_text("i feel hopeless")
+    assert turn.route is not None and turn.route.action is Action.FALLBACK
+    assert turn.reply.buttons[0].payload == "crisis" and turn.reply.buttons[0].label == "Urgent support"
+    assert shipped_engine.handle_text("weather tomorrow").reply.buttons[0].payload == "career_goals"
+
+
 def test_health_reply_also_gives_crisis_lines_as_a_safety_net(shipped_kb: KnowledgeBase) -> None:
     """A crisis message caught only by a health pattern must still reach the crisis lines."""
     answer = shipped_kb.intent("medical_advice").answer  # type: ignore[union-attr]
