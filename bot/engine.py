@@ -14,7 +14,6 @@ from bot.knowledge import Intent, Kind, KnowledgeBase
 from bot.matcher import DEFAULT_THRESHOLDS, Action, Matcher, Route, Thresholds
 from bot.replies import (
     TIPS_PER_REPLY,
-    Button,
     Reply,
     about_reply,
     answer_reply,
@@ -108,12 +107,8 @@ class Engine:
     def _fallback_for(self, route: Route) -> Reply:
         """The fallback; when a safety intent is among the closest ("i feel hopeless"), its button first, so
         that someone in trouble whose words no pattern caught is one tap from the right answer."""
-        reply = self.fallback()
         near = (self.kb.intent(c.intent) for c in route.candidates)
-        safety = next((i for i in near if i is not None and i.kind is Kind.SAFETY), None)
-        if safety is None:
-            return reply
-        return replace(reply, buttons=(Button(safety.title, safety.id), *reply.buttons))
+        return fallback_reply(self.kb, next((i for i in near if i is not None and i.kind is Kind.SAFETY), None))
 
     def handle_button(self, payload: str, session: Session = Session()) -> Turn:
         """A button press: an intent id, or `more:<id>` for that topic's next tips."""

@@ -27,6 +27,7 @@ TEXT_KEYS = (
     "welcome",
     "disclaimer",
     "fallback",
+    "fallback_safety",
     "clarify",
     "menu",
     "more_tips",

@@ -335,6 +335,10 @@ def decide(
     if best >= t.answer and best - runner_up >= t.margin and best_id not in safety_ids:
         return Route(Action.ANSWER, best_id, round(best, 3), candidates, normalized)
     close = tuple(c for c in candidates if c.score >= max(t.clarify, best - 0.15))
+    if all(c.intent in safety_ids for c in close):
+        # "did you mean: Health questions?" alone misreads a question no pattern caught ("what is the meaning
+        # of life"); the fallback offers the menu, with the safety intent's button first (Engine).
+        return Route(Action.FALLBACK, None, round(best, 3), candidates, normalized)
     return Route(Action.CLARIFY, None, round(best, 3), close, normalized)
 
 

@@ -120,8 +120,12 @@ def menu_reply(kb: KnowledgeBase, lead: str = "") -> Reply:
     return Reply(paragraphs, buttons=menu_buttons(kb))
 
 
-def fallback_reply(kb: KnowledgeBase) -> Reply:
-    return menu_reply(kb, kb.text("fallback"))
+def fallback_reply(kb: KnowledgeBase, near_safety: Intent | None = None) -> Reply:
+    """The topic menu; when a safety intent came close (`near_safety`), a gentler lead and its button first."""
+    if near_safety is None:
+        return menu_reply(kb, kb.text("fallback"))
+    reply = menu_reply(kb, kb.text("fallback_safety"))
+    return replace(reply, buttons=(Button(near_safety.title, near_safety.id), *reply.buttons))
 
 
 def welcome_reply(kb: KnowledgeBase) -> Reply:

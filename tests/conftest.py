@@ -19,6 +19,7 @@ texts:
   welcome: Hi! I help with careers in medicine.
   disclaimer: Career guidance only, not medical advice.
   fallback: I can only help with careers in medicine and healthcare.
+  fallback_safety: If this is about your health or how you are coping, the first button is for that.
   clarify: "Did you mean one of these?"
   menu: Pick a topic.
   more_tips: More tips

@@ -136,10 +136,15 @@ def test_a_word_from_another_field_turns_a_topic_question_away_unless_healthcare
 
 
 def test_a_fallback_near_a_safety_intent_offers_it_first(shipped_engine: Engine) -> None:
-    turn = shipped_engine.handle_text("i feel hopeless")
-    assert turn.route is not None and turn.route.action is Action.FALLBACK
-    assert turn.reply.buttons[0].payload == "crisis" and turn.reply.buttons[0].label == "Urgent support"
-    assert shipped_engine.handle_text("weather tomorrow").reply.buttons[0].payload == "career_goals"
+    for text in ("i feel hopeless", "what is the use of living like this"):
+        turn = shipped_engine.handle_text(text)
+        assert turn.route is not None and turn.route.action is Action.FALLBACK
+        assert turn.reply.text.startswith("I'm not sure I understood. If this is about your own health")
+        assert turn.reply.buttons[0].payload == "crisis" and turn.reply.buttons[0].label == "Urgent support"
+    # a clarification that could offer only a safety intent falls back instead, that intent first
+    assert shipped_engine.handle_text("what is the meaning of life").reply.buttons[0].label == "Health questions"
+    plain = shipped_engine.handle_text("weather tomorrow").reply
+    assert plain.text.startswith("Sorry, I didn't quite get that") and plain.buttons[0].payload == "career_goals"
 
 
 def test_health_reply_also_gives_crisis_lines_as_a_safety_net(shipped_kb: KnowledgeBase) -> None:

@@ -82,7 +82,7 @@ def test_domain_words_must_be_a_list(mini_dir: Path) -> None:
     with (mini_dir / "texts.yaml").open("a", encoding="utf-8") as texts:
         texts.write("domain_words: nursing\n")
     assert problems_of(mini_dir) == [
-        f"{mini_dir}/texts.yaml:24: `domain_words` should be a list — write one `- item` per line, or `[a, b]`"
+        f"{mini_dir}/texts.yaml:25: `domain_words` should be a list — write one `- item` per line, or `[a, b]`"
     ]
 
 
