@@ -185,7 +185,8 @@ def _validate(args: argparse.Namespace) -> int:
         return 1
     examples = sum(len(i.examples) for i in kb.intents)
     tips = sum(len(i.tips) for i in kb.intents)
-    model = (args.directory or DEFAULT_DIR) / FILE_NAME
+    directory = args.directory or DEFAULT_DIR
+    model = directory / FILE_NAME
     state = Matcher(kb).classifier_state
     if state is ClassifierState.STALE:
         print(f"{model}: fitted on other phrases than the knowledge has now — refit it: `python -m bot train`")
@@ -196,7 +197,7 @@ def _validate(args: argparse.Namespace) -> int:
         print(f"no {model}: routing uses word matching alone (fit the classifier: `python -m bot train`)")
     unstored = sum(1 for intent in kb.intents for pattern in intent.patterns if pattern not in kb.safety_keys)
     if unstored:
-        table = (args.directory or DEFAULT_DIR) / KEYS_FILE
+        table = directory / KEYS_FILE
         print(f"{unstored} safety pattern(s) not in {table}: each start analyses them (store: `python -m bot train`)")
     return 0
 

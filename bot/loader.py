@@ -9,17 +9,20 @@ from __future__ import annotations
 import gzip
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
 
 from bot.checks import check_knowledge
 from bot.classifier import FILE_NAME, Classifier, loads
 from bot.knowledge import AUDIENCES, TEXT_KEYS, Intent, Kind, KnowledgeBase, Source, Tip
-from bot.safety import KEYS_FILE, loads_keys
+from bot.safety import KEYS_FILE, compiled, loads_keys
 from bot.yaml_source import Doc, Problems, Where, read_documents
 
+T = TypeVar("T")
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "knowledge"
 TOP_LEVEL = ("sources", "intents", "synonyms", "audiences", "out_of_scope", "domain_words", "texts")
 INTENT_KEYS = (
@@ -85,26 +88,25 @@ def load_knowledge(directory: Path | str | None = None, *, classifier: bool = Tr
 
 def _read_classifier(directory: Path, problems: Problems) -> Classifier | None:
     """The fitted classifier stored beside the knowledge, if there is one (the matcher works without it)."""
-    path = directory / FILE_NAME
-    try:
-        return loads(gzip.decompress(path.read_bytes()).decode())
-    except FileNotFoundError:
-        return None
-    except (OSError, EOFError, UnicodeDecodeError, ValueError) as error:  # BadGzipFile is an OSError
-        problems.add(Where(_display(path), 0), f"cannot read it ({error})", "fit it again: `python -m bot train`")
-        return None
+    fix = "fit it again: `python -m bot train`"
+    return _read_derived(directory / FILE_NAME, lambda data: loads(gzip.decompress(data).decode()), fix, problems)
 
 
 def _read_safety_keys(directory: Path, problems: Problems) -> dict[str, frozenset[str] | None]:
     """The safety patterns' keys stored beside the knowledge, if any (a pattern missing is analysed at start)."""
-    path = directory / KEYS_FILE
+    fix = "write it again: `python -m bot train`"
+    return _read_derived(directory / KEYS_FILE, lambda data: loads_keys(data.decode()), fix, problems) or {}
+
+
+def _read_derived(path: Path, parse: Callable[[bytes], T], fix: str, problems: Problems) -> T | None:
+    """A file `train` writes beside the knowledge: None when there is none, a problem when it is damaged."""
     try:
-        return loads_keys(path.read_text(encoding="utf-8"))
+        return parse(path.read_bytes())
     except FileNotFoundError:
-        return {}
-    except (OSError, UnicodeDecodeError, ValueError) as error:  # JSONDecodeError is a ValueError
-        problems.add(Where(_display(path), 0), f"cannot read it ({error})", "write it again: `python -m bot train`")
-        return {}
+        return None
+    except (OSError, EOFError, UnicodeDecodeError, ValueError) as error:  # BadGzipFile is an OSError
+        problems.add(Where(_display(path), 0), f"cannot read it ({error})", fix)
+        return None
 
 
 def _display(path: Path) -> str:
@@ -225,7 +227,7 @@ def _check_kind_fields(doc: Doc, entries: dict[str, yaml.Node], kind: Kind, item
             doc.error(entries[key], f"only safety intents have `{key}`", f"remove `{key}:`")
     for text, node in doc.strings(entries["patterns"], "`patterns`") if "patterns" in entries else ():
         try:
-            re.compile(text)
+            compiled(text)
         except re.error as err:
             doc.error(node, f"pattern `{text}` is not a valid regular expression ({err})", "fix the regex")
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from functools import cache
 from itertools import product
 from typing import Any
 
@@ -124,6 +125,13 @@ def _run_keys(run: Strings) -> Strings | None:
     return keys if min(map(len, keys)) >= 3 else None
 
 
+@cache
+def compiled(pattern: str) -> re.Pattern[str]:
+    """`re.compile`, kept for good: the loader checks each pattern with it and the check then reuses it, which
+    `re`'s own cache (512 entries, shared with every other regex) cannot promise for 400 patterns."""
+    return re.compile(pattern)
+
+
 def dumps_keys(patterns: Iterable[str]) -> str:
     """The keys table of these patterns as JSON, so that start-up need not parse every pattern again."""
     table = {pattern: None if (keys := required_keys(pattern)) is None else sorted(keys) for pattern in patterns}
@@ -151,7 +159,7 @@ class SafetyCheck:
     def __init__(self, intents: Sequence[Intent], known_keys: Mapping[str, Strings | None] | None = None) -> None:
         """`known_keys`: a stored table (`loads_keys`); patterns missing from it are analysed here."""
         known_keys = known_keys or {}
-        self._patterns = [(intent.id, re.compile(p)) for intent in intents for p in intent.patterns]
+        self._patterns = [(intent.id, compiled(p)) for intent in intents for p in intent.patterns]
         self._always: list[int] = []  # patterns with no known key: searched for every message
         self._patterns_by_key: dict[str, list[int]] = {}
         for index, pattern in enumerate(p for intent in intents for p in intent.patterns):

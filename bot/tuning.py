@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from typing import NamedTuple
 
 from bot.evaluate import Outcome, Question, Report, score
 from bot.knowledge import Kind, KnowledgeBase
@@ -25,7 +26,15 @@ MARGIN = tuple(x / 100 for x in range(0, 28, 3))
 CLARIFY = tuple(x / 100 for x in range(40, 68, 3))
 FOLDS = 5
 
-HeldOutRates = tuple[float, float, float]
+
+class HeldOutRates(NamedTuple):
+    """What a merit means on the held-out phrases (whole reports are too big to keep for every combination)."""
+
+    correct: float
+    wrong: float
+    rejected: float
+
+
 Scored = dict[str, Outcome | list[tuple[str, float]]]  # message -> fixed outcome, or its ranked intents
 
 
@@ -126,9 +135,10 @@ def tune(kb: KnowledgeBase, questions: list[Question]) -> list[tuple[float, floa
 
 
 def _rates(report: Report) -> HeldOutRates:
-    """What a merit means: topic correct, topic wrong and out-of-scope rejected (the reports are too big to keep)."""
-    topic, rejected = report.topic, report.out_of_scope
-    return report.rate(topic, "correct"), report.rate(topic, "wrong"), report.rate(rejected, "rejected")
+    topic = report.topic
+    return HeldOutRates(
+        report.rate(topic, "correct"), report.rate(topic, "wrong"), report.rate(report.out_of_scope, "rejected")
+    )
 
 
 def print_tuning(kb: KnowledgeBase, questions: list[Question]) -> None:
@@ -136,6 +146,6 @@ def print_tuning(kb: KnowledgeBase, questions: list[Question]) -> None:
         print(
             f"merit {on_held + on_dev:.3f} (held-out {on_held:.3f}, dev {on_dev:.3f}): answer={t.answer:.2f} "
             f"margin={t.margin:.2f} clarify={t.clarify:.2f} coverage_weight={t.coverage_weight:.2f} "
-            f"classifier_weight={t.classifier_weight:.2f}; held-out correct {held[0]:.1%}, wrong {held[1]:.1%}, "
-            f"out-of-scope rejected {held[2]:.1%}"
+            f"classifier_weight={t.classifier_weight:.2f}; held-out correct {held.correct:.1%}, "
+            f"wrong {held.wrong:.1%}, out-of-scope rejected {held.rejected:.1%}"
         )
