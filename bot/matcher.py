@@ -15,12 +15,14 @@ import heapq
 import math
 import re
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
-from itertools import islice, takewhile
+from itertools import islice, product, takewhile
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from bot.classifier import ClassifierState, state
 from bot.knowledge import Kind, KnowledgeBase
@@ -32,6 +34,7 @@ MIN_CORRECTABLE = 4  # shorter words are too easily "corrected" into a different
 # An unknown word becomes the closest known word at least this similar: at 80 "advertising" became
 # "diverting"; on held-out examples 86 gave fewer wrong answers and accepted fewer out-of-scope messages.
 CORRECTION_CUTOFF = 86
+MOST_READINGS = 8  # a message with many misspelt words is read with the likeliest few combinations only
 # A button costs little if it is wrong, so a topic is offered beside a health answer at a lower score than
 # an answer needs: the symptom words in such a message pull every topic's score down.
 OFFER_AT_LEAST = 0.45
@@ -130,6 +133,7 @@ class Matcher:
         self._vocabulary = sorted(words - STOPWORDS)
         self._known = frozenset(self._vocabulary)
         self._correct = lru_cache(maxsize=8192)(self._correct_word)
+        self._respell = _Respeller(self._known | STOPWORDS | self._safety.words)
         self._audience_of = {self.prepare(p): tag for p, tag in kb.audiences.items()}
         alternation = "|".join(re.escape(p) for p in sorted(self._audience_of, key=len, reverse=True) if p)
         self._self_description = (
@@ -160,8 +164,11 @@ class Matcher:
         return decide(self.ranked(normalized), normalized, self.thresholds, self._safety_ids)
 
     def safety_match(self, normalized: str) -> str | None:
-        """The safety intent whose pattern the prepared message matches, if any."""
-        return self._safety.match(normalized)
+        """The safety intent whose pattern the prepared message matches, if any; failing that, whose pattern
+        it matches with its misspelt words put right ("i wnat to die", "my chest hurst")."""
+        found = self._safety.match(normalized)
+        readings = self._respell(normalized) if found is None else iter(())
+        return next(filter(None, map(self._safety.match, readings)), found)
 
     def _topics_also_meant(self, normalized: str, safety_id: str) -> tuple[Candidate, ...]:
         """For a safety intent that offers them, the career topic the message also reads
@@ -261,6 +268,38 @@ class Matcher:
             return word
         found = process.extractOne(word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=CORRECTION_CUTOFF)
         return found[0] if found else word
+
+
+class _Respeller:
+    """Readings of a prepared message with its misspelt words put right, for the safety check's second look.
+
+    A word of four or more letters that is no known word (a phrase's word, a stopword or a word the patterns
+    spell) is read as each known word one edit away, a swap of two letters counting as one (OSA distance).
+    Most typos are one edit; allowing two turned "quizzing on ssris" into "quitting on ssris". The topics'
+    correction (CORRECTION_CUTOFF) cannot reach "want" from "wnat": its similarity counts a swap as two.
+    Every reading is tried, as "wnat" is "want" as likely as "what" (safety favours recall), longer words
+    first (typing drops a letter more often than it adds one: "realy" is "really", not "ready").
+    """
+
+    def __init__(self, words: frozenset[str]) -> None:
+        self._known = words
+        self._targets = sorted(w for w in words if len(w) >= MIN_CORRECTABLE - 1)
+        self._readings = lru_cache(maxsize=8192)(self._word_readings)
+
+    def __call__(self, normalized: str) -> Iterator[str]:
+        """Up to MOST_READINGS readings, none the message itself; nothing when every word is known."""
+        words = normalized.split()
+        choices = [self._readings(w) for w in words]
+        if all(c == (w,) for c, w in zip(choices, words, strict=True)):
+            return iter(())
+        return (" ".join(words) for words in islice(product(*choices), MOST_READINGS))
+
+    def _word_readings(self, word: str) -> tuple[str, ...]:
+        if len(word) < MIN_CORRECTABLE or word in self._known or not word.isalpha():
+            return (word,)
+        near = process.extract(word, self._targets, scorer=OSA.distance, score_cutoff=1, limit=None)
+        ranked = sorted((w for w, _, _ in near), key=lambda w: (-min(len(w) - len(word), 1), w))
+        return tuple(ranked) or (word,)
 
 
 class _DomainWords:

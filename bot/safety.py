@@ -29,6 +29,8 @@ KEYS_FILE = "safety_keys.json"  # each pattern's keys, stored beside the knowled
 KEYS_FORMAT = 1  # raise it whenever the analysis below changes: a table of another format is then ignored
 MOST_ALTERNATIVES = 256  # larger sets of alternatives are not worth testing one by one
 _WORD_RUN = re.compile(r"\w+")
+_ESCAPE = re.compile(r"\\.")  # "\bkill" must not read as the word "bkill"
+_LETTERS = re.compile(r"[a-z]{4,}")
 
 Strings = frozenset[str]
 Analysis = tuple[Strings | None, Strings | None]  # (every string it can match, keys one of which every match has)
@@ -153,6 +155,12 @@ def loads_keys(text: str) -> dict[str, Strings | None]:
     return table
 
 
+def pattern_words(patterns: Iterable[str]) -> frozenset[str]:
+    """The words of four or more letters the patterns spell out (guards' words included): what a misspelt
+    word in a message may be put right to before a second check."""
+    return frozenset(word for p in patterns for word in _LETTERS.findall(_ESCAPE.sub(" ", p)))
+
+
 class SafetyCheck:
     """Safety intents' patterns in order, and for each key the patterns that cannot match without it."""
 
@@ -173,6 +181,7 @@ class SafetyCheck:
             by_start.setdefault(key[:3], []).append(key)
         self._keys_by_start = by_start  # every key is 3+ characters: test only those whose start is present
         self.intent_ids = frozenset(intent.id for intent in intents)
+        self.words = pattern_words(p for intent in intents for p in intent.patterns)
 
     def match(self, normalized: str) -> str | None:
         """The first safety intent (in knowledge order) one of whose patterns matches the prepared message."""
