@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from itertools import islice, product, takewhile
 
 from rapidfuzz import fuzz, process
@@ -279,11 +279,14 @@ class _Respeller:
     correction (CORRECTION_CUTOFF) cannot reach "want" from "wnat": its similarity counts a swap as two.
     Every reading is tried, as "wnat" is "want" as likely as "what" (safety favours recall), longer words
     first (typing drops a letter more often than it adds one: "realy" is "really", not "ready").
+
+    Words one edit apart share a form with one letter (or none) deleted ("wnat" and "want" both give
+    "wat"), so candidates come from an index of those forms, built at the first unknown word, and only
+    they are measured: about 10 µs a word instead of 1 ms for measuring every known word.
     """
 
     def __init__(self, words: frozenset[str]) -> None:
         self._known = words
-        self._targets = sorted(w for w in words if len(w) >= MIN_CORRECTABLE - 1)
         self._readings = lru_cache(maxsize=8192)(self._word_readings)
 
     def __call__(self, normalized: str) -> Iterator[str]:
@@ -292,14 +295,27 @@ class _Respeller:
         choices = [self._readings(w) for w in words]
         if all(c == (w,) for c, w in zip(choices, words, strict=True)):
             return iter(())
-        return (" ".join(words) for words in islice(product(*choices), MOST_READINGS))
+        return (" ".join(reading) for reading in islice(product(*choices), MOST_READINGS))
+
+    @cached_property
+    def _by_deletion(self) -> dict[str, list[str]]:
+        index: dict[str, list[str]] = defaultdict(list)
+        for word in sorted(w for w in self._known if len(w) >= MIN_CORRECTABLE - 1):
+            for form in _with_one_deleted(word):
+                index[form].append(word)
+        return dict(index)
 
     def _word_readings(self, word: str) -> tuple[str, ...]:
         if len(word) < MIN_CORRECTABLE or word in self._known or not word.isalpha():
             return (word,)
-        near = process.extract(word, self._targets, scorer=OSA.distance, score_cutoff=1, limit=None)
-        ranked = sorted((w for w, _, _ in near), key=lambda w: (-min(len(w) - len(word), 1), w))
-        return tuple(ranked) or (word,)
+        near = {w for form in _with_one_deleted(word) for w in self._by_deletion.get(form, ())}
+        near = {w for w in near if OSA.distance(word, w, score_cutoff=1) <= 1}
+        return tuple(sorted(near, key=lambda w: (-min(len(w) - len(word), 1), w))) or (word,)
+
+
+def _with_one_deleted(word: str) -> set[str]:
+    """The word itself and each form of it with one letter deleted."""
+    return {word, *(word[:i] + word[i + 1 :] for i in range(len(word)))}
 
 
 class _DomainWords:
