@@ -17,13 +17,17 @@ from typing import NamedTuple
 
 from bot.evaluate import Outcome, Question, Report, score
 from bot.knowledge import Kind, KnowledgeBase
-from bot.matcher import DEFAULT_THRESHOLDS, Action, Matcher, Thresholds, decide
+from bot.matcher import DEFAULT_THRESHOLDS, Action, Evidence, Matcher, Thresholds, decide
 
 COVERAGE_WEIGHTS = (0.4, 0.5, 0.6)  # 0.3 was not among the best eight once the classifier came
 CLASSIFIER_WEIGHTS = (0.15, 0.2, 0.25)  # nor were 0.1 and 0.3 (0.3 checked again once training left words out)
 ANSWER = tuple(x / 100 for x in range(44, 80, 3))
 MARGIN = tuple(x / 100 for x in range(0, 28, 3))
 CLARIFY = tuple(x / 100 for x in range(40, 68, 3))
+# The agreement rule (matcher._agreed) is searched only around the best combinations of the rest; "off" is
+# a probability no classifier reaches.
+AGREED = ((1.01, 1.0, 1.0), *itertools.product((0.5, 0.55), (0.6, 0.7, 0.8), (0.35, 0.5)))
+BEST = 8
 FOLDS = 5
 
 
@@ -35,7 +39,19 @@ class HeldOutRates(NamedTuple):
     rejected: float
 
 
-Scored = dict[str, Outcome | list[tuple[str, float]]]  # message -> fixed outcome, or its ranked intents
+class Tuned(NamedTuple):
+    """One combination's merits (held-out and dev) and its held-out rates."""
+
+    on_held: float
+    on_dev: float
+    thresholds: Thresholds
+    held: HeldOutRates
+
+    def total(self) -> float:
+        return self.on_held + self.on_dev
+
+
+Scored = dict[str, Outcome | Evidence]  # message -> fixed outcome, or what decide weighs
 
 
 def merit(report: Report) -> float:
@@ -95,7 +111,7 @@ def _scored(matcher: Matcher, questions: list[Question]) -> Scored:
         elif safety:
             scored[q.text] = Outcome(Action.ANSWER, safety)
         else:
-            scored[q.text] = matcher.ranked(normalized)
+            scored[q.text] = matcher.evidence(normalized)
     return scored
 
 
@@ -110,28 +126,41 @@ def _router(scored: Scored, t: Thresholds, safety_ids: frozenset[str]) -> Callab
     return route
 
 
-def tune(kb: KnowledgeBase, questions: list[Question]) -> list[tuple[float, float, Thresholds, HeldOutRates]]:
-    """(held-out merit, dev merit, thresholds, held-out rates), best sum first."""
+def tune(kb: KnowledgeBase, questions: list[Question]) -> list[Tuned]:
+    """The best combinations, best sum of merits first: the grid with the agreement rule off, then each of
+    its best BEST with every AGREED setting."""
     dev = [q for q in questions if q.split == "dev"]
     folds = list(held_out_folds(kb, fit=kb.classifier is not None))
     held = [q for _, fold in folds for q in fold]
     safety_ids = frozenset(i.id for i in kb.intents if i.kind is Kind.SAFETY)
-    results = []
+
+    def judged(t: Thresholds, dev_scored: Scored, held_scored: Scored) -> Tuned:
+        held_report = score(kb, held, _router(held_scored, t, safety_ids))
+        on_dev = merit(score(kb, dev, _router(dev_scored, t, safety_ids)))
+        return Tuned(merit(held_report), on_dev, t, _rates(held_report))
+
+    off = dict(zip(("agreed_answer", "agreed_probability", "agreed_lead"), AGREED[0], strict=True))
+    results, scored = [], {}
     shares = CLASSIFIER_WEIGHTS if kb.classifier is not None else (DEFAULT_THRESHOLDS.classifier_weight,)
     for weight, share in itertools.product(COVERAGE_WEIGHTS, shares):
-        base = replace(DEFAULT_THRESHOLDS, coverage_weight=weight, classifier_weight=share)
+        base = replace(DEFAULT_THRESHOLDS, coverage_weight=weight, classifier_weight=share, **off)
         dev_scored = _scored(Matcher(kb, base), dev)
         held_scored: Scored = {}
         for fold_kb, fold in folds:
             held_scored.update(_scored(Matcher(fold_kb, base), fold))
+        scored[weight, share] = dev_scored, held_scored
         for answer, margin, clarify in itertools.product(ANSWER, MARGIN, CLARIFY):
-            if clarify > answer:
-                continue
-            t = replace(base, answer=answer, margin=margin, clarify=clarify)
-            held_report = score(kb, held, _router(held_scored, t, safety_ids))
-            on_dev = merit(score(kb, dev, _router(dev_scored, t, safety_ids)))
-            results.append((merit(held_report), on_dev, t, _rates(held_report)))
-    return sorted(results, key=lambda r: r[0] + r[1], reverse=True)
+            if clarify <= answer:
+                t = replace(base, answer=answer, margin=margin, clarify=clarify)
+                results.append(judged(t, dev_scored, held_scored))
+    best = sorted(results, key=Tuned.total, reverse=True)[:BEST]
+    agreeing = [
+        judged(replace(r.thresholds, agreed_answer=a, agreed_probability=p, agreed_lead=lead), *scored[key])
+        for r in best
+        for key in [(r.thresholds.coverage_weight, r.thresholds.classifier_weight)]
+        for a, p, lead in AGREED
+    ]
+    return sorted(agreeing, key=Tuned.total, reverse=True)
 
 
 def _rates(report: Report) -> HeldOutRates:
@@ -142,10 +171,16 @@ def _rates(report: Report) -> HeldOutRates:
 
 
 def print_tuning(kb: KnowledgeBase, questions: list[Question]) -> None:
-    for on_held, on_dev, t, held in tune(kb, questions)[:8]:
+    for on_held, on_dev, t, held in tune(kb, questions)[:BEST]:
+        agreement = (
+            "agreement off"
+            if t.agreed_probability > 1
+            else f"agreed_answer={t.agreed_answer:.2f} agreed_probability={t.agreed_probability:.2f} "
+            f"agreed_lead={t.agreed_lead:.2f}"
+        )
         print(
             f"merit {on_held + on_dev:.3f} (held-out {on_held:.3f}, dev {on_dev:.3f}): answer={t.answer:.2f} "
             f"margin={t.margin:.2f} clarify={t.clarify:.2f} coverage_weight={t.coverage_weight:.2f} "
-            f"classifier_weight={t.classifier_weight:.2f}; held-out correct {held.correct:.1%}, "
+            f"classifier_weight={t.classifier_weight:.2f} {agreement}; held-out correct {held.correct:.1%}, "
             f"wrong {held.wrong:.1%}, out-of-scope rejected {held.rejected:.1%}"
         )

@@ -102,3 +102,14 @@ def test_importing_the_core_does_not_import_telegram() -> None:
         "assert 'telegram' not in sys.modules, 'telegram imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+@pytest.mark.parametrize("text", ["I want to kill mysefl", "i want to end my lyfe", "thinking I'll end my lfie"])
+def test_a_misspelt_crisis_message_is_still_caught(mini_engine: Engine, text: str) -> None:
+    assert mini_engine.route(text).intent == "crisis"
+
+
+@pytest.mark.parametrize("text", ["i want to end my wife's commute", "i want to end my lice problem before rotations"])
+def test_real_words_are_not_respelt_into_a_crisis(mini_engine: Engine, text: str) -> None:
+    """ "wife" and "lice" are one edit from "life", but they are English words, not typos."""
+    assert mini_engine.route(text).intent != "crisis"
