@@ -55,6 +55,7 @@ class _Collected:
     domain_words: list[str] = field(default_factory=list)
     where: dict[tuple[str, str], Where] = field(default_factory=dict)
     example_where: dict[tuple[str, str], Where] = field(default_factory=dict)
+    compiled_by_train: frozenset[str] = frozenset()  # patterns in the stored keys table: not compiled again
 
 
 def load_knowledge(directory: Path | str | None = None, *, classifier: bool = True) -> KnowledgeBase:
@@ -62,7 +63,8 @@ def load_knowledge(directory: Path | str | None = None, *, classifier: bool = Tr
     the classifier stored there unless `classifier` is false (`train` replaces it, readable or not)."""
     path = Path(directory) if directory is not None else DEFAULT_DIR
     problems = Problems()
-    collected = _Collected()
+    safety_keys = _read_safety_keys(path, problems)
+    collected = _Collected(compiled_by_train=frozenset(safety_keys))
     for doc, root in read_documents(path, _display(path), problems):
         _read_file(doc, root, collected)
     if collected.texts or not problems:  # with no readable file at all, one problem says enough
@@ -77,7 +79,7 @@ def load_knowledge(directory: Path | str | None = None, *, classifier: bool = Tr
         out_of_scope=tuple(collected.out_of_scope),
         domain_words=tuple(collected.domain_words),
         classifier=_read_classifier(path, problems) if classifier else None,
-        safety_keys=_read_safety_keys(path, problems),
+        safety_keys=safety_keys,
     )
     if not problems:
         check_knowledge(kb, collected.where, collected.example_where, problems)
@@ -198,6 +200,7 @@ def _read_intent(doc: Doc, item: yaml.Node, out: _Collected) -> Intent | None:
             for target, target_node in doc.strings(n, "`follow_ups`"):
                 out.where.setdefault(("follow_up", f"{intent_id}->{target}"), doc.where(target_node))
     _check_kind_fields(doc, entries, kind, item)
+    _check_patterns(doc, entries, out.compiled_by_train)
     return Intent(
         id=intent_id,
         title=title,
@@ -225,7 +228,13 @@ def _check_kind_fields(doc: Doc, entries: dict[str, yaml.Node], kind: Kind, item
     for key in ("patterns", "offer_topics"):
         if kind is not Kind.SAFETY and key in entries:
             doc.error(entries[key], f"only safety intents have `{key}`", f"remove `{key}:`")
+
+
+def _check_patterns(doc: Doc, entries: dict[str, yaml.Node], compiled_by_train: frozenset[str]) -> None:
+    """Each pattern compiles; those the stored keys table lists did when `train` wrote it, with this Python."""
     for text, node in doc.strings(entries["patterns"], "`patterns`") if "patterns" in entries else ():
+        if text in compiled_by_train:
+            continue
         try:
             compiled(text)
         except re.error as err:

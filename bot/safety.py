@@ -3,16 +3,19 @@
 `SafetyCheck.match` returns exactly what searching every pattern in order returns (safety favours recall,
 so it must never miss), but skips a pattern when a string that every match of it contains is absent from
 the message. Each pattern's keys are read from its parse tree (`re._parser`): in `\\bkill(ing)? myself\\b`
-every match contains "killing" or "myself". `python -m bot train` stores them (KEYS_FILE), so start-up
-analyses only patterns missing from that table. A pattern the analysis cannot read has no keys and is
-always searched. Per message that is a set of the message's three-letter windows, a few substring tests,
-and a search of only the patterns whose keys it contains, instead of about 400. Pure: no I/O.
+every match contains "killing" or "myself". A pattern the analysis cannot read has no keys and is always
+searched. `python -m bot train` stores the keys (KEYS_FILE), so start-up analyses only patterns missing
+from that table; nor does it compile those it lists (the loader trusts the table for that: `train`
+compiled them with this Python). A pattern is compiled when a message first needs it. Per message that
+is a set of the message's three-letter windows, a few substring tests, and a search of only the patterns
+whose keys it contains, instead of about 400. Pure: no I/O.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cache
 from itertools import product
@@ -26,7 +29,10 @@ except ImportError:  # pragma: no cover - every supported Python has them
     _parser = None  # type: ignore[assignment]
 
 KEYS_FILE = "safety_keys.json"  # each pattern's keys, stored beside the knowledge by `python -m bot train`
-KEYS_FORMAT = 1  # raise it whenever the analysis below changes: a table of another format is then ignored
+KEYS_FORMAT = 2  # raise it whenever the analysis below changes: a table of another format is then ignored
+# A table lists only patterns that compiled when `train` wrote it, and holds for the Python that wrote it
+# (`re`'s syntax and parser change between versions): with another Python it is ignored.
+PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 MOST_ALTERNATIVES = 256  # larger sets of alternatives are not worth testing one by one
 _WORD_RUN = re.compile(r"\w+")
 _ESCAPE = re.compile(r"\\.")  # "\bkill" must not read as the word "bkill"
@@ -129,23 +135,28 @@ def _run_keys(run: Strings) -> Strings | None:
 
 @cache
 def compiled(pattern: str) -> re.Pattern[str]:
-    """`re.compile`, kept for good: the loader checks each pattern with it and the check then reuses it, which
+    """`re.compile`, kept for good: the loader checks a pattern with it and the check then reuses it, which
     `re`'s own cache (512 entries, shared with every other regex) cannot promise for 400 patterns."""
     return re.compile(pattern)
 
 
 def dumps_keys(patterns: Iterable[str]) -> str:
-    """The keys table of these patterns as JSON, so that start-up need not parse every pattern again."""
-    table = {pattern: None if (keys := required_keys(pattern)) is None else sorted(keys) for pattern in patterns}
-    return json.dumps({"format": KEYS_FORMAT, "keys": table}, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    """The keys table of these patterns as JSON, so that start-up need neither parse nor compile them;
+    re.error if one does not compile."""
+    table = {}
+    for pattern in patterns:
+        compiled(pattern)
+        table[pattern] = None if (keys := required_keys(pattern)) is None else sorted(keys)
+    stored = {"format": KEYS_FORMAT, "python": PYTHON, "keys": table}
+    return json.dumps(stored, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def loads_keys(text: str) -> dict[str, Strings | None]:
-    """The table `dumps_keys` wrote: empty if another analysis wrote it; ValueError if it is damaged."""
+    """The table `dumps_keys` wrote: empty if another analysis or Python wrote it; ValueError if damaged."""
     stored = json.loads(text)
     if not isinstance(stored, dict) or not isinstance(stored.get("keys"), dict):
         raise ValueError("not a keys table")
-    if stored.get("format") != KEYS_FORMAT:
+    if stored.get("format") != KEYS_FORMAT or stored.get("python") != PYTHON:
         return {}
     table: dict[str, Strings | None] = {}
     for pattern, keys in stored["keys"].items():
@@ -167,7 +178,7 @@ class SafetyCheck:
     def __init__(self, intents: Sequence[Intent], known_keys: Mapping[str, Strings | None] | None = None) -> None:
         """`known_keys`: a stored table (`loads_keys`); patterns missing from it are analysed here."""
         known_keys = known_keys or {}
-        self._patterns = [(intent.id, compiled(p)) for intent in intents for p in intent.patterns]
+        self._patterns = [(intent.id, p) for intent in intents for p in intent.patterns]  # compiled when needed
         self._always: list[int] = []  # patterns with no known key: searched for every message
         self._patterns_by_key: dict[str, list[int]] = {}
         for index, pattern in enumerate(p for intent in intents for p in intent.patterns):
@@ -193,10 +204,10 @@ class SafetyCheck:
                     candidates.update(self._patterns_by_key[key])
         for index in sorted(candidates):
             intent_id, pattern = self._patterns[index]
-            if pattern.search(normalized):
+            if compiled(pattern).search(normalized):
                 return intent_id
         return None
 
     def match_every_pattern(self, normalized: str) -> str | None:
         """The same answer without the prefilter: every pattern searched. For tests and benchmarks."""
-        return next((i for i, pattern in self._patterns if pattern.search(normalized)), None)
+        return next((i for i, pattern in self._patterns if compiled(pattern).search(normalized)), None)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from bot.knowledge import Kind, KnowledgeBase
 from bot.matcher import Matcher
-from bot.safety import KEYS_FILE, KEYS_FORMAT, SafetyCheck, dumps_keys, loads_keys, required_keys
+from bot.safety import KEYS_FILE, KEYS_FORMAT, PYTHON, SafetyCheck, dumps_keys, loads_keys, required_keys
 from tests.conftest import REPO
 
 QUESTIONS = REPO / "tests" / "data" / "questions.yaml"
@@ -46,11 +46,14 @@ def test_the_stored_keys_table_is_complete_and_current(shipped_kb: KnowledgeBase
     assert {p: stored[p] for p in patterns} == analysed, "the analysis has changed: raise KEYS_FORMAT"
 
 
-def test_a_table_of_another_format_is_ignored_and_a_damaged_one_refused() -> None:
+def test_a_table_of_another_format_or_python_is_ignored_and_a_damaged_one_refused() -> None:
     assert loads_keys(dumps_keys([r"\bnoose\b"])) == {r"\bnoose\b": {"noose"}}
     assert loads_keys('{"format": 0, "keys": {"x": ["y"]}}') == {}
+    assert loads_keys(f'{{"format": {KEYS_FORMAT}, "python": "2.7", "keys": {{"x": ["y"]}}}}') == {}
     with pytest.raises(ValueError, match="not a list of strings"):
-        loads_keys(f'{{"format": {KEYS_FORMAT}, "keys": {{"x": "noose"}}}}')
+        loads_keys(f'{{"format": {KEYS_FORMAT}, "python": "{PYTHON}", "keys": {{"x": "noose"}}}}')
+    with pytest.raises(re.error):  # the table lists only patterns that compile
+        dumps_keys([r"\bnoose(\b"])
 
 
 def test_prefilter_agrees_with_searching_every_pattern_on_real_messages(

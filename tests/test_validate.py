@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.loader import KnowledgeError, load_knowledge
+from bot.safety import KEYS_FORMAT, PYTHON, dumps_keys
 from tests.conftest import REPO
 
 
@@ -154,7 +156,19 @@ def test_shipped_knowledge_validates_clean() -> None:
 
 
 def test_a_damaged_safety_keys_table_names_itself_and_the_fix(mini_dir: Path) -> None:
-    (mini_dir / "safety_keys.json").write_text('{"format": 1, "keys": {"x": "kill"}}', encoding="utf-8")
+    damaged = {"format": KEYS_FORMAT, "python": PYTHON, "keys": {"x": "kill"}}
+    (mini_dir / "safety_keys.json").write_text(json.dumps(damaged), encoding="utf-8")
     [problem] = problems_of(mini_dir)
     assert problem.startswith(f"{mini_dir}/safety_keys.json: cannot read it (the keys of 'x' are not a list")
     assert problem.endswith("write it again: `python -m bot train`")
+
+
+def test_a_pattern_edited_after_train_is_still_checked(mini_dir: Path) -> None:
+    """The stored keys table vouches only for the patterns `train` compiled; an edit since is compiled at load."""
+    (mini_dir / "safety_keys.json").write_text(dumps_keys([r"\bkill myself\b", r"\bend my life\b"]), "utf-8")
+    load_knowledge(mini_dir)
+    edit(mini_dir / "intents.yaml", r"'\bend my life\b'", r"'\bend my (life\b'")
+    [problem] = problems_of(mini_dir)
+    assert problem.startswith(f"{mini_dir}/intents.yaml:")
+    assert "pattern `\\bend my (life\\b` is not a valid regular expression (missing ), unterminated" in problem
+    assert problem.endswith("— fix the regex")
