@@ -165,6 +165,12 @@ class Matcher:
             re.compile(rf"\b(?:i am|as|i work as)(?: an?)?(?: \w+){{0,2}}? ({alternation})\b") if alternation else None
         )
 
+    def warm_up(self) -> None:
+        """Do now what the first messages would otherwise wait for: compile every safety pattern and build
+        the misspelling index (a long-running service calls this before it takes updates)."""
+        self._safety.compile_all()
+        self._respell.warm_up()
+
     def training_pairs(self) -> list[tuple[str, str]]:
         """(intent, prepared phrase) for the classifier: every phrase but the safety intents' (patterns
         catch those first, and their few examples keep the word score alone)."""
@@ -333,6 +339,10 @@ class _Respeller:
         if all(c == (w,) for c, w in zip(choices, words, strict=True)):
             return iter(())
         return (" ".join(reading) for reading in islice(product(*choices), MOST_READINGS))
+
+    def warm_up(self) -> None:
+        common_words()
+        self._by_deletion  # noqa: B018 - built now, not at the first misspelt word
 
     @cached_property
     def _by_deletion(self) -> dict[str, list[str]]:

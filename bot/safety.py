@@ -194,6 +194,11 @@ class SafetyCheck:
         self.intent_ids = frozenset(intent.id for intent in intents)
         self.words = pattern_words(p for intent in intents for p in intent.patterns)
 
+    def compile_all(self) -> None:
+        """Compile every pattern now rather than when a message first needs it."""
+        for _, pattern in self._patterns:
+            compiled(pattern)
+
     def match(self, normalized: str) -> str | None:
         """The first safety intent (in knowledge order) one of whose patterns matches the prepared message."""
         starts = {normalized[i : i + 3] for i in range(len(normalized) - 2)}

@@ -33,6 +33,7 @@ def build_engine(config: Config) -> Engine:
         tips_per_reply=config.tips_per_reply,
         max_message_chars=config.max_message_chars,
     )
+    engine.matcher.warm_up()  # so that no user's first message waits for it
     if engine.matcher.classifier_state is ClassifierState.STALE:
         logger.warning(
             "the classifier in %s was fitted on other phrases than the knowledge has now: routing uses word "
