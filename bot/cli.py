@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,7 +25,11 @@ DEFAULT_STATE = Path("state/medcareer.sqlite3")  # the config's default `state_p
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except BrokenPipeError:  # `eval | head`: the reader has gone, which is no error of ours
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - so that the exit's flush does not fail again
+        return 0
 
 
 def _parser() -> argparse.ArgumentParser:

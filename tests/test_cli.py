@@ -155,3 +155,16 @@ def test_unanswered_lists_what_users_asked_with_how_it_routes_now(mini_dir: Path
     unreadable = run("unanswered", "--state", str(broken), "--knowledge", str(mini_dir))
     assert unreadable.returncode == 2 and "cannot read it as the bot's state database" in unreadable.stderr
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("broken")) == ["broken.sqlite3"]
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(mini_dir: Path) -> None:
+    """`python -m bot ask - | head -1`: the closed pipe ends the command quietly."""
+    command = [sys.executable, "-m", "bot", "ask", "--knowledge", str(mini_dir), "-"]
+    process = subprocess.Popen(command, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdin is not None and process.stdout is not None and process.stderr is not None
+    process.stdin.write(b"what is residency like\n" * 300)  # fits the pipe; its replies do not
+    process.stdin.close()
+    assert process.stdout.readline().startswith(b"Residency")
+    process.stdout.close()
+    assert process.wait(timeout=60) == 0
+    assert b"Traceback" not in process.stderr.read()
