@@ -73,13 +73,13 @@ class Thresholds:
     margin: float = 0.15
     clarify: float = 0.61
     safety: float = 0.8
-    coverage_weight: float = 0.5
+    coverage_weight: float = 0.4
     classifier_weight: float = 0.2  # the classifier's share of a score (0.1–0.3 measured; 0.2 best held-out)
     # A message that names healthcare is answered below `answer` when the classifier's own first choice is
     # the best-scored topic, with at least this probability, this far ahead of its second (see decide).
     agreed_answer: float = 0.55
-    agreed_probability: float = 0.7
-    agreed_lead: float = 0.5
+    agreed_probability: float = 0.8
+    agreed_lead: float = 0.35
 
 
 DEFAULT_THRESHOLDS = Thresholds()

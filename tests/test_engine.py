@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from bot.engine import Engine, Session
-from bot.matcher import Action, Thresholds
+from bot.matcher import Action, Choice, Evidence, Thresholds, decide
 from tests.conftest import REPO
 
 
@@ -113,3 +113,22 @@ def test_a_misspelt_crisis_message_is_still_caught(mini_engine: Engine, text: st
 def test_real_words_are_not_respelt_into_a_crisis(mini_engine: Engine, text: str) -> None:
     """ "wife" and "lice" are one edit from "life", but they are English words, not typos."""
     assert mini_engine.route(text).intent != "crisis"
+
+
+@pytest.mark.parametrize(
+    ("healthcare", "choice", "action"),
+    [
+        (True, Choice("residency", 0.9, 0.6), Action.ANSWER),  # two kinds of evidence agree
+        (False, Choice("residency", 0.9, 0.6), Action.FALLBACK),  # no healthcare word: the usual cut-offs
+        (True, Choice("usmle", 0.9, 0.6), Action.FALLBACK),  # the classifier prefers another topic
+        (True, Choice("residency", 0.6, 0.1), Action.FALLBACK),  # the classifier is unsure
+    ],
+)
+def test_new_wording_below_the_answer_cut_off_is_answered_only_when_the_classifier_agrees(
+    healthcare: bool, choice: Choice, action: Action
+) -> None:
+    """Wording no example is close to scores low on similarity even when its topic is plain."""
+    t = Thresholds(answer=0.62, margin=0.15, clarify=0.61, agreed_answer=0.55, agreed_probability=0.8, agreed_lead=0.35)
+    evidence = Evidence([("residency", 0.57), ("usmle", 0.3)], healthcare, choice)
+    route = decide(evidence, "radiographer here, how do rotations work after ten years away", t)
+    assert route.action is action and route.intent == ("residency" if action is Action.ANSWER else None)
