@@ -24,9 +24,10 @@ CLASSIFIER_WEIGHTS = (0.15, 0.2, 0.25)  # nor were 0.1 and 0.3 (0.3 checked agai
 ANSWER = tuple(x / 100 for x in range(44, 80, 3))
 MARGIN = tuple(x / 100 for x in range(0, 28, 3))
 CLARIFY = tuple(x / 100 for x in range(40, 68, 3))
-# The agreement rule (matcher._agreed) is searched only around the best combinations of the rest; "off" is
-# a probability no classifier reaches.
-AGREED = ((1.01, 1.0, 1.0), *itertools.product((0.5, 0.55), (0.6, 0.7, 0.8), (0.35, 0.5)))
+# The agreement rule (matcher._agreed) is searched only around the best combinations of the rest
+# (agreed_answer, agreed_probability, agreed_lead); "off" is a probability no classifier reaches.
+AGREEMENT_OFF = (1.01, 1.01, 1.01)
+AGREED = (AGREEMENT_OFF, *itertools.product((0.5, 0.55), (0.6, 0.7, 0.8), (0.35, 0.5)))
 BEST = 8
 FOLDS = 5
 
@@ -139,7 +140,7 @@ def tune(kb: KnowledgeBase, questions: list[Question]) -> list[Tuned]:
         on_dev = merit(score(kb, dev, _router(dev_scored, t, safety_ids)))
         return Tuned(merit(held_report), on_dev, t, _rates(held_report))
 
-    off = dict(zip(("agreed_answer", "agreed_probability", "agreed_lead"), AGREED[0], strict=True))
+    off = dict(zip(("agreed_answer", "agreed_probability", "agreed_lead"), AGREEMENT_OFF, strict=True))
     results, scored = [], {}
     shares = CLASSIFIER_WEIGHTS if kb.classifier is not None else (DEFAULT_THRESHOLDS.classifier_weight,)
     for weight, share in itertools.product(COVERAGE_WEIGHTS, shares):
