@@ -7,7 +7,7 @@ and Telegram's limits on every button and every reply the knowledge can produce.
 from __future__ import annotations
 
 from bot.knowledge import AUDIENCES, Kind, KnowledgeBase
-from bot.normalize import SynonymExpander, normalize
+from bot.normalize import Preparer
 from bot.replies import (
     MAX_REPLY_CHARS,
     Button,
@@ -57,13 +57,13 @@ def _check_references(kb: KnowledgeBase, where: Places, problems: Problems) -> N
 
 
 def _check_examples(kb: KnowledgeBase, example_where: Places, problems: Problems) -> None:
-    prepare = SynonymExpander(kb.synonyms)
+    prepare = Preparer(kb.synonyms, kb.emoji)
     owner_of: dict[str, tuple[str, Where]] = {}
     phrases = [(i.id, text) for i in kb.intents for text in i.examples]
     phrases += [("", text) for text in kb.out_of_scope]
     for intent_id, text in phrases:
         place = example_where[intent_id, text]
-        key = prepare(normalize(text))
+        key = prepare(text)
         if key in owner_of:
             other, first = owner_of[key]
             label = f"`{other}`" if other else "`out_of_scope`"

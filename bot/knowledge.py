@@ -85,6 +85,7 @@ class KnowledgeBase:
     sources: tuple[Source, ...]
     texts: Mapping[str, str] = field(default_factory=_frozen)
     synonyms: Mapping[str, str] = field(default_factory=_frozen)  # variant -> canonical
+    emoji: Mapping[str, str] = field(default_factory=_frozen)  # emoji -> the word it is read as
     audiences: Mapping[str, str] = field(default_factory=_frozen)  # self-description -> audience tag
     out_of_scope: tuple[str, ...] = ()
     domain_words: tuple[str, ...] = ()  # words that make a message about healthcare whatever else it says

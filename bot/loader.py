@@ -19,12 +19,13 @@ import yaml
 from bot.checks import check_knowledge
 from bot.classifier import FILE_NAME, Classifier, loads
 from bot.knowledge import AUDIENCES, TEXT_KEYS, Intent, Kind, KnowledgeBase, Source, Tip
+from bot.normalize import emoji_key, normalize
 from bot.safety import KEYS_FILE, compiled, loads_keys
 from bot.yaml_source import Doc, Problems, Where, read_documents
 
 T = TypeVar("T")
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "knowledge"
-TOP_LEVEL = ("sources", "intents", "synonyms", "audiences", "out_of_scope", "domain_words", "texts")
+TOP_LEVEL = ("sources", "intents", "synonyms", "emoji", "audiences", "out_of_scope", "domain_words", "texts")
 INTENT_KEYS = (
     "id", "title", "kind", "examples", "keywords", "negative_examples", "tips", "answer", "follow_ups",
     "patterns", "show_menu", "offer_topics",
@@ -50,6 +51,7 @@ class _Collected:
     sources: list[Source] = field(default_factory=list)
     texts: dict[str, str] = field(default_factory=dict)
     synonyms: dict[str, str] = field(default_factory=dict)
+    emoji: dict[str, str] = field(default_factory=dict)
     audiences: dict[str, str] = field(default_factory=dict)
     out_of_scope: list[str] = field(default_factory=list)
     domain_words: list[str] = field(default_factory=list)
@@ -75,6 +77,7 @@ def load_knowledge(directory: Path | str | None = None, *, classifier: bool = Tr
         sources=tuple(collected.sources),
         texts=collected.texts,
         synonyms=collected.synonyms,
+        emoji=collected.emoji,
         audiences=collected.audiences,
         out_of_scope=tuple(collected.out_of_scope),
         domain_words=tuple(collected.domain_words),
@@ -128,6 +131,7 @@ def _read_file(doc: Doc, root: yaml.Node, out: _Collected) -> None:
         "sources": _read_sources,
         "intents": _read_intents,
         "synonyms": _read_synonyms,
+        "emoji": _read_emoji,
         "audiences": _read_audiences,
         "out_of_scope": _read_out_of_scope,
         "domain_words": _read_domain_words,
@@ -273,6 +277,22 @@ def _read_synonyms(doc: Doc, node: yaml.Node, out: _Collected) -> None:
                 continue
             out.where["synonym", key] = doc.where(variant_node)
             out.synonyms[key] = canonical
+
+
+def _read_emoji(doc: Doc, node: yaml.Node, out: _Collected) -> None:
+    entries = doc.mapping(node, "`emoji`") or {}
+    for word, emoji_node in entries.items():
+        if not normalize(word):
+            doc.error(emoji_node, f"`{word}` has no word to read its emoji as", "name a word such as `hello`")
+        for emoji, item in doc.strings(emoji_node, f"the emoji of `{word}`"):
+            key = emoji_key(emoji)
+            if not key or normalize(key):
+                doc.error(item, f"`{emoji}` is not an emoji", "list emoji only; put words under `synonyms`")
+            elif key in out.emoji:
+                doc.error(item, f"emoji `{emoji}` is listed twice (first at {out.where['emoji', key]})", "keep one")
+            else:
+                out.where["emoji", key] = doc.where(item)
+                out.emoji[key] = word
 
 
 def _read_audiences(doc: Doc, node: yaml.Node, out: _Collected) -> None:

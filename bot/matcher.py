@@ -28,7 +28,7 @@ from rapidfuzz.distance import OSA
 from bot.classifier import ClassifierState, state
 from bot.english import common_words
 from bot.knowledge import Kind, KnowledgeBase
-from bot.normalize import SynonymExpander, normalize, stem
+from bot.normalize import Preparer, stem
 from bot.safety import SafetyCheck
 
 OUT_OF_SCOPE = "__out_of_scope__"
@@ -123,7 +123,7 @@ class Matcher:
 
     def __init__(self, kb: KnowledgeBase, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> None:
         self.thresholds = thresholds
-        self.prepare = Preparer(kb)
+        self.prepare = Preparer(kb.synonyms, kb.emoji)
         self._safety = SafetyCheck([i for i in kb.intents if i.kind is Kind.SAFETY], kb.safety_keys)
         self._safety_ids = self._safety.intent_ids
         self._offer_topics = frozenset(i.id for i in kb.intents if i.offer_topics)
@@ -471,13 +471,3 @@ def _agreed(evidence: Evidence, best_id: str, best: float, t: Thresholds) -> boo
         and choice.probability >= t.agreed_probability
         and choice.lead >= t.agreed_lead
     )
-
-
-class Preparer:
-    """normalize() then synonym expansion: the one path both knowledge and messages take."""
-
-    def __init__(self, kb: KnowledgeBase) -> None:
-        self._expand = SynonymExpander(kb.synonyms)
-
-    def __call__(self, text: str) -> str:
-        return self._expand(normalize(text))

@@ -1,7 +1,9 @@
 """The one text normaliser, applied to knowledge at load time and to every user message.
 
 Pure functions only: no I/O, no knowledge of Telegram. `normalize` is idempotent and total (it never
-raises on any string); `SynonymExpander` rewrites variants to their canonical phrase in a single pass.
+raises on any string); `SynonymExpander` rewrites variants to their canonical phrase in a single pass;
+`EmojiReader` puts the knowledge's words in place of emoji, which `normalize` would otherwise drop;
+`Preparer` chains the three.
 """
 
 from __future__ import annotations
@@ -81,6 +83,41 @@ class SynonymExpander:
         if self._pattern is None:
             return normalized
         return self._pattern.sub(lambda m: self._canonical[m.group(0)], normalized)
+
+
+# Skin tones and the emoji presentation selector: "👋🏽" and "❤️" are read as "👋" and "❤".
+_EMOJI_MODIFIERS = re.compile("[\U0001f3fb-\U0001f3ff\ufe0f]")
+
+
+def emoji_key(emoji: str) -> str:
+    """An emoji as the knowledge and messages are compared: without skin tone or presentation selector."""
+    return _EMOJI_MODIFIERS.sub("", emoji)
+
+
+class EmojiReader:
+    """Replaces each known emoji in raw text with its word ("👋" → "hello"), longest sequence first, so
+    that "🧑‍⚕️" (person, joiner, staff of Aesculapius) is read whole; unknown emoji are left for `normalize`."""
+
+    def __init__(self, word_by_emoji: Mapping[str, str]) -> None:
+        self._word = {emoji_key(e): w for e, w in word_by_emoji.items() if emoji_key(e)}
+        emoji = sorted(self._word, key=len, reverse=True)
+        self._pattern = re.compile("|".join(re.escape(e) for e in emoji)) if emoji else None
+
+    def __call__(self, text: str) -> str:
+        if self._pattern is None or text.isascii():
+            return text
+        return self._pattern.sub(lambda m: f" {self._word[m.group(0)]} ", emoji_key(text))
+
+
+class Preparer:
+    """Emoji read as words, `normalize`, then synonyms: the one path both knowledge and messages take."""
+
+    def __init__(self, synonyms: Mapping[str, str], emoji: Mapping[str, str]) -> None:
+        self._read_emoji = EmojiReader(emoji)
+        self._expand = SynonymExpander(synonyms)
+
+    def __call__(self, text: str) -> str:
+        return self._expand(normalize(self._read_emoji(text)))
 
 
 _STEMMERS = threading.local()  # a Snowball stemmer keeps state while it works: one per thread

@@ -33,6 +33,8 @@ texts:
 synonyms:
   medical school: [med school, medschool]
   step 2 ck: [ck]
+emoji:
+  hello: [👋]
 audiences:
   nurse: [nurse]
   resident: [resident, pgy1]

@@ -132,3 +132,8 @@ def test_new_wording_below_the_answer_cut_off_is_answered_only_when_the_classifi
     evidence = Evidence([("residency", 0.57), ("usmle", 0.3)], healthcare, choice)
     route = decide(evidence, "radiographer here, how do rotations work after ten years away", t)
     assert route.action is action and route.intent == ("residency" if action is Action.ANSWER else None)
+
+
+def test_an_emoji_the_knowledge_names_is_read_as_its_word(mini_engine: Engine) -> None:
+    assert mini_engine.route("👋🏼").intent == "greeting"
+    assert mini_engine.route("🙃").action is Action.FALLBACK  # an emoji it does not name says nothing

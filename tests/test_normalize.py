@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.normalize import SynonymExpander, normalize
+from bot.normalize import EmojiReader, Preparer, SynonymExpander, normalize
 
 
 def test_case_accents_punctuation_and_emoji() -> None:
@@ -28,6 +28,19 @@ def test_synonyms_replace_whole_words_only() -> None:
     expand = SynonymExpander({"med school": "medical school", "ck": "step 2 ck"})
     assert expand(normalize("Is med school hard? CK prep")) == "is medical school hard step 2 ck prep"
     assert expand("check the clock") == "check the clock"
+
+
+def test_known_emoji_are_read_as_words_whatever_their_skin_tone() -> None:
+    read = EmojiReader({"👋": "hello", "👩‍⚕️": "health worker", "💊": "pills"})
+    assert normalize(read("👋🏽")) == "hello"
+    assert normalize(read("👩🏾‍⚕️ or 👩?")) == "health worker or"  # the whole sequence, not its first person
+    assert normalize(read("all my💊💊 😩")) == "all my pills pills"  # unknown emoji are still dropped
+    assert read("plain ascii") == "plain ascii"
+
+
+def test_the_preparer_reads_emoji_before_synonyms() -> None:
+    prepare = Preparer({"ck": "step 2 ck"}, {"💊": "pills"})
+    assert prepare("CK prep 💊!") == "step 2 ck prep pills"
 
 
 @given(st.text())
