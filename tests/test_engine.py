@@ -8,7 +8,10 @@ import sys
 import pytest
 
 from bot.engine import Engine, Session
-from bot.matcher import Action, Choice, Evidence, Thresholds, decide
+from bot.english import common_words
+from bot.knowledge import KnowledgeBase
+from bot.matcher import Action, Choice, Evidence, Matcher, Thresholds, decide
+from bot.safety import compiled
 from tests.conftest import REPO
 
 
@@ -137,3 +140,15 @@ def test_new_wording_below_the_answer_cut_off_is_answered_only_when_the_classifi
 def test_an_emoji_the_knowledge_names_is_read_as_its_word(mini_engine: Engine) -> None:
     assert mini_engine.route("👋🏼").intent == "greeting"
     assert mini_engine.route("🙃").action is Action.FALLBACK  # an emoji it does not name says nothing
+
+
+def test_after_warm_up_no_message_waits_for_a_compile_or_the_word_list(shipped_kb: KnowledgeBase) -> None:
+    compiled.cache_clear()
+    common_words.cache_clear()
+    matcher = Matcher(shipped_kb)
+    matcher.warm_up()
+    compiles, loads = compiled.cache_info().misses, common_words.cache_info().misses
+    assert compiles >= len({p for i in shipped_kb.intents for p in i.patterns}) and loads == 1
+    for text in ("i wnat to die", "my chest hurst", "how do i find a mentr", "qwertyuiop asdfgh"):
+        matcher.route(text)
+    assert (compiled.cache_info().misses, common_words.cache_info().misses) == (compiles, loads)
