@@ -28,6 +28,10 @@ from bot.replies import (
 )
 
 MAX_MESSAGE_CHARS = 1000
+# A fallback's first buttons: on held-out phrases that fell back, the topic scored first was the right one
+# in 6 of 10 (0.5 and over: 225 of 357; below: 5 of 24).
+NEAR_TOPICS = 2
+NEAR_TOPIC_SCORE = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +109,14 @@ class Engine:
         return Turn(self._fallback_for(route), session, fallback)
 
     def _fallback_for(self, route: Route) -> Reply:
-        """The fallback; when a safety intent is among the closest ("i feel hopeless"), its button first, so
-        that someone in trouble whose words no pattern caught is one tap from the right answer."""
-        near = (self.kb.intent(c.intent) for c in route.candidates)
-        return fallback_reply(self.kb, next((i for i in near if i is not None and i.kind is Kind.SAFETY), None))
+        """The fallback, nearest intents' buttons first: a safety intent among the closest ("i feel
+        hopeless"), so that someone in trouble whose words no pattern caught is one tap from the right
+        answer, then up to NEAR_TOPICS topics scored at least NEAR_TOPIC_SCORE."""
+        near = [i for i in map(self.kb.intent, (c.intent for c in route.candidates)) if i is not None]
+        safety = next((i for i in near if i.kind is Kind.SAFETY), None)
+        topics = [self.kb.intent(c.intent) for c in route.candidates if c.score >= NEAR_TOPIC_SCORE]
+        first = [i for i in topics if i is not None and i.kind is Kind.TOPIC][:NEAR_TOPICS]
+        return fallback_reply(self.kb, tuple(filter(None, (safety, *first))))
 
     def handle_button(self, payload: str, session: Session = Session()) -> Turn:
         """A button press: an intent id, or `more:<id>` for that topic's next tips."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from bot.knowledge import Intent, KnowledgeBase, Tip
+from bot.knowledge import Intent, Kind, KnowledgeBase, Tip
 
 MORE_PREFIX = "more:"
 TIPS_PER_REPLY = 3
@@ -120,12 +120,14 @@ def menu_reply(kb: KnowledgeBase, lead: str = "") -> Reply:
     return Reply(paragraphs, buttons=menu_buttons(kb))
 
 
-def fallback_reply(kb: KnowledgeBase, near_safety: Intent | None = None) -> Reply:
-    """The topic menu; when a safety intent came close (`near_safety`), a gentler lead and its button first."""
-    if near_safety is None:
-        return menu_reply(kb, kb.text("fallback"))
-    reply = menu_reply(kb, kb.text("fallback_safety"))
-    return replace(reply, buttons=(Button(near_safety.title, near_safety.id), *reply.buttons))
+def fallback_reply(kb: KnowledgeBase, near: tuple[Intent, ...] = ()) -> Reply:
+    """The topic menu with the intents the message came nearest to first; when one of them is a safety intent,
+    a gentler lead."""
+    lead = "fallback_safety" if any(i.kind is Kind.SAFETY for i in near) else "fallback"
+    reply = menu_reply(kb, kb.text(lead))
+    first = tuple(Button(i.title, i.id) for i in near)
+    rest = tuple(b for b in reply.buttons if b not in first)
+    return replace(reply, buttons=first + rest)
 
 
 def welcome_reply(kb: KnowledgeBase) -> Reply:

@@ -152,3 +152,11 @@ def test_after_warm_up_no_message_waits_for_a_compile_or_the_word_list(shipped_k
     for text in ("i wnat to die", "my chest hurst", "how do i find a mentr", "qwertyuiop asdfgh"):
         matcher.route(text)
     assert (compiled.cache_info().misses, common_words.cache_info().misses) == (compiles, loads)
+
+
+def test_a_fallback_puts_the_nearest_topic_first(mini_engine: Engine) -> None:
+    near = mini_engine.handle_text("prepare for boards abroad")  # usmle scores 0.585: below an answer
+    assert near.route is not None and near.route.action is Action.FALLBACK
+    assert [b.payload for b in near.reply.buttons] == ["usmle", "residency"]
+    far = mini_engine.handle_text("step 2 nerves")  # usmle scores 0.495: too far to lead the menu
+    assert [b.payload for b in far.reply.buttons] == ["residency", "usmle"]
