@@ -50,6 +50,16 @@ async def ask(api: FakeBotApi, update: dict[str, Any]) -> Call:
     return reply
 
 
+async def recorded(bot: InProcessBot, *, turns: int) -> None:
+    """Wait (up to 5 s) until the store has counted `turns` turns: under load a reply can arrive before the
+    handler that sent it has recorded its turn."""
+    for _ in range(500):
+        if sum(bot.runtime.store.stats().outcomes.values()) >= turns:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"fewer than {turns} turns recorded: {bot.runtime.store.stats()}")
+
+
 def test_start_shows_welcome_disclaimer_and_topic_menu(tmp_path: Path, api: FakeBotApi, mini_dir: Path) -> None:
     async def scenario(bot: InProcessBot, api: FakeBotApi) -> None:
         reply = await ask(api, message(USER, "/start"))
@@ -320,6 +330,7 @@ def test_stats_show_users_outcomes_topics_and_unanswered(tmp_path: Path, api: Fa
         await ask(api, callback(USER, "gone_topic"))
         await ask(api, message(USER, "/start"))
         await ask(api, message(USER, "how do I become an architect"))
+        await recorded(bot, turns=6)  # a turn is recorded just after its reply is sent
         report = await ask(api, message(ADMIN_ID, "/stats"))
         assert report.text.splitlines()[:5] == [
             "Bot statistics",
