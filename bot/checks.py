@@ -26,9 +26,10 @@ MAX_TITLE_CHARS = 32
 MAX_TIP_CHARS = 300
 
 Places = dict[tuple[str, str], Where]
+ExamplePlaces = dict[tuple[str, str], list[Where]]  # (intent id or "" for out-of-scope, text) -> each place
 
 
-def check_knowledge(kb: KnowledgeBase, where: Places, example_where: Places, problems: Problems) -> None:
+def check_knowledge(kb: KnowledgeBase, where: Places, example_where: ExamplePlaces, problems: Problems) -> None:
     _check_references(kb, where, problems)
     _check_examples(kb, example_where, problems)
     _check_limits(kb, where, problems)
@@ -56,13 +57,14 @@ def _check_references(kb: KnowledgeBase, where: Places, problems: Problems) -> N
                 )
 
 
-def _check_examples(kb: KnowledgeBase, example_where: Places, problems: Problems) -> None:
+def _check_examples(kb: KnowledgeBase, example_where: ExamplePlaces, problems: Problems) -> None:
     prepare = Preparer(kb.synonyms, kb.emoji)
     owner_of: dict[str, tuple[str, Where]] = {}
     phrases = [(i.id, text) for i in kb.intents for text in i.examples]
     phrases += [("", text) for text in kb.out_of_scope]
+    places = {key: iter(found) for key, found in example_where.items()}  # a repeated phrase: its next place
     for intent_id, text in phrases:
-        place = example_where[intent_id, text]
+        place = next(places[intent_id, text])
         key = prepare(text)
         if key in owner_of:
             other, first = owner_of[key]

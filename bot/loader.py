@@ -56,7 +56,7 @@ class _Collected:
     out_of_scope: list[str] = field(default_factory=list)
     domain_words: list[str] = field(default_factory=list)
     where: dict[tuple[str, str], Where] = field(default_factory=dict)
-    example_where: dict[tuple[str, str], Where] = field(default_factory=dict)
+    example_where: dict[tuple[str, str], list[Where]] = field(default_factory=dict)  # every place, in order
     compiled_by_train: frozenset[str] = frozenset()  # patterns in the stored keys table: not compiled again
 
 
@@ -196,7 +196,7 @@ def _read_intent(doc: Doc, item: yaml.Node, out: _Collected) -> Intent | None:
     kind = Kind(kind_text)
     examples = doc.strings(fields["examples"], "`examples`")
     for text, node in examples:
-        out.example_where.setdefault((intent_id, text), doc.where(node))
+        out.example_where.setdefault((intent_id, text), []).append(doc.where(node))
     lists = {k: tuple(s for s, _ in doc.strings(entries[k], f"`{k}`")) for k in
              ("keywords", "negative_examples", "follow_ups", "patterns") if k in entries}  # fmt: skip
     for key, n in entries.items():
@@ -307,7 +307,7 @@ def _read_audiences(doc: Doc, node: yaml.Node, out: _Collected) -> None:
 
 def _read_out_of_scope(doc: Doc, node: yaml.Node, out: _Collected) -> None:
     for text, item in doc.strings(node, "`out_of_scope`"):
-        out.example_where.setdefault(("", text), doc.where(item))
+        out.example_where.setdefault(("", text), []).append(doc.where(item))
         out.out_of_scope.append(text)
 
 

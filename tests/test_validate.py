@@ -180,3 +180,12 @@ def test_a_pattern_edited_after_train_is_still_checked(mini_dir: Path) -> None:
     assert problem.startswith(f"{mini_dir}/intents.yaml:")
     assert "pattern `\\bend my (life\\b` is not a valid regular expression (missing ), unterminated" in problem
     assert problem.endswith("— fix the regex")
+
+
+def test_a_repeated_out_of_scope_phrase_is_reported_at_its_second_line(mini_dir: Path) -> None:
+    with (mini_dir / "texts.yaml").open("a", encoding="utf-8") as texts:
+        texts.write("  - How do I become an architect?\n")
+    assert problems_of(mini_dir) == [
+        f"{mini_dir}/texts.yaml:27: example `How do I become an architect?` is listed twice "
+        f"(first at {mini_dir}/texts.yaml:25) — remove one",
+    ]
