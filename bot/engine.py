@@ -112,11 +112,10 @@ class Engine:
         """The fallback, nearest intents' buttons first: a safety intent among the closest ("i feel
         hopeless"), so that someone in trouble whose words no pattern caught is one tap from the right
         answer, then up to NEAR_TOPICS topics scored at least NEAR_TOPIC_SCORE."""
-        near = [i for i in map(self.kb.intent, (c.intent for c in route.candidates)) if i is not None]
-        safety = next((i for i in near if i.kind is Kind.SAFETY), None)
-        topics = [self.kb.intent(c.intent) for c in route.candidates if c.score >= NEAR_TOPIC_SCORE]
-        first = [i for i in topics if i is not None and i.kind is Kind.TOPIC][:NEAR_TOPICS]
-        return fallback_reply(self.kb, tuple(filter(None, (safety, *first))))
+        near = [(i, c.score) for c in route.candidates if (i := self.kb.intent(c.intent)) is not None]
+        safety = next((i for i, _ in near if i.kind is Kind.SAFETY), None)
+        topics = [i for i, score in near if i.kind is Kind.TOPIC and score >= NEAR_TOPIC_SCORE][:NEAR_TOPICS]
+        return fallback_reply(self.kb, (safety, *topics) if safety else tuple(topics))
 
     def handle_button(self, payload: str, session: Session = Session()) -> Turn:
         """A button press: an intent id, or `more:<id>` for that topic's next tips."""
