@@ -196,10 +196,21 @@ class Matcher:
 
     def safety_match(self, normalized: str) -> str | None:
         """The safety intent whose pattern the prepared message matches, if any; failing that, whose pattern
-        it matches with its misspelt words put right ("i wnat to die", "my chest hurst")."""
+        it matches with its misspelt words put right ("i wnat to die", "my chest hurst"). A match made only by
+        a misspelt guard word does not stand: no reading of the message with its misspelt words put right
+        matches "suicide prevension training", as a guard keeps "prevention" out."""
         found = self._safety.match(normalized)
-        readings = self._respell(normalized) if found is None else iter(())
-        return next(filter(None, map(self._safety.match, readings)), found)
+        readings = list(self._respell(normalized))  # none when every word is known
+        if found is None:
+            return next(filter(None, map(self._safety.match, readings)), None)
+        worded = [r for r in readings if self._puts_right_to_words(normalized, r)]
+        return None if worded and not any(map(self._safety.match, readings)) else found
+
+    def _puts_right_to_words(self, normalized: str, reading: str) -> bool:
+        """Whether each word the reading puts right is put right to a real word, not to a piece a pattern
+        spells ("unalive" read as the "unaliv" of `unaliv(e|ing)` must not undo the match)."""
+        changed = {new for old, new in zip(normalized.split(), reading.split(), strict=True) if old != new}
+        return all(word in self._known or word in common_words() for word in changed)
 
     def _topics_also_meant(self, normalized: str, safety_id: str) -> tuple[Candidate, ...]:
         """For a safety intent that offers them, the career topic the message also reads

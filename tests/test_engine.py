@@ -119,6 +119,23 @@ def test_real_words_are_not_respelt_into_a_crisis(mini_engine: Engine, text: str
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "how to cope with the suicide of a patzient",
+        "what meds do er nursse give most often",
+        "i have asthma, what skecialty is easy on the lungs",
+    ],
+)
+def test_a_misspelt_guard_word_still_keeps_a_career_question_out(shipped_engine: Engine, text: str) -> None:
+    """Spelt right, a guard word ("patient", "nurses", "specialty") keeps each out of the safety replies."""
+    assert shipped_engine.route(text).intent not in ("crisis", "medical_advice")
+
+
+def test_a_crisis_word_a_pattern_spells_in_part_is_not_put_right_out_of_the_match(shipped_engine: Engine) -> None:
+    assert shipped_engine.route("lowkey want to unalive").intent == "crisis"  # "unalive" is one edit from "unaliv"
+
+
+@pytest.mark.parametrize(
     ("healthcare", "choice", "action"),
     [
         (True, Choice("residency", 0.9, 0.6), Action.ANSWER),  # two kinds of evidence agree
