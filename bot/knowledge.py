@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.classifier import Classifier
+    from bot.safety import Parts
 
 
 class Kind(StrEnum):
@@ -90,8 +91,8 @@ class KnowledgeBase:
     out_of_scope: tuple[str, ...] = ()
     domain_words: tuple[str, ...] = ()  # words that make a message about healthcare whatever else it says
     classifier: Classifier | None = field(default=None, compare=False)  # fitted by `python -m bot train`
-    # each safety pattern's required keys as `python -m bot train` stored them (bot/safety.py)
-    safety_keys: Mapping[str, frozenset[str] | None] = field(default_factory=dict, compare=False)
+    # each safety pattern's alternatives and their keys as `python -m bot train` stored them (bot/safety.py)
+    safety_keys: Mapping[str, Parts] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_intents_by_id", {i.id: i for i in self.intents})

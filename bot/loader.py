@@ -20,7 +20,7 @@ from bot.checks import check_knowledge
 from bot.classifier import FILE_NAME, Classifier, loads
 from bot.knowledge import AUDIENCES, TEXT_KEYS, Intent, Kind, KnowledgeBase, Source, Tip
 from bot.normalize import emoji_key, normalize
-from bot.safety import KEYS_FILE, compiled, loads_keys
+from bot.safety import KEYS_FILE, Parts, compiled, loads_keys
 from bot.yaml_source import Doc, Problems, Where, read_documents
 
 T = TypeVar("T")
@@ -97,7 +97,7 @@ def _read_classifier(directory: Path, problems: Problems) -> Classifier | None:
     return _read_derived(directory / FILE_NAME, lambda data: loads(gzip.decompress(data).decode()), fix, problems)
 
 
-def _read_safety_keys(directory: Path, problems: Problems) -> dict[str, frozenset[str] | None]:
+def _read_safety_keys(directory: Path, problems: Problems) -> dict[str, Parts]:
     """The safety patterns' keys stored beside the knowledge, if any (a pattern missing is analysed at start)."""
     fix = "write it again: `python -m bot train`"
     return _read_derived(directory / KEYS_FILE, lambda data: loads_keys(data.decode()), fix, problems) or {}
