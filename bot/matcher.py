@@ -232,24 +232,26 @@ class Matcher:
         words = [self._correct(w) for w in normalized.split()]
         corrected = " ".join(words)
         healthcare = self._domain.mentioned(words, corrected)
-        scores = self._word_scores(words, corrected, normalized, healthcare)
+        exact = self._owner_of.get(corrected)  # a message that is one of an intent's phrases scores 1 for it
+        scores = self._word_scores(words, corrected, normalized, exact, healthcare)
         choice = None
         if self._classifier is not None:
             probabilities = self._classifier.probabilities(corrected)
             scores = self._blend(scores, probabilities)
             choice = _first_choice(probabilities)
-        exact = self._owner_of.get(corrected)  # a message that is one of an intent's phrases scores 1 for it
         if exact is not None:
             scores[exact] = 1.0
         ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
         return Evidence(ranked, healthcare, choice)
 
-    def _word_scores(self, words: list[str], corrected: str, normalized: str, healthcare: bool) -> dict[str, float]:
-        """Each plausible intent's score from word coverage and fuzzy similarity alone."""
+    def _word_scores(
+        self, words: list[str], corrected: str, normalized: str, exact: str | None, healthcare: bool
+    ) -> dict[str, float]:
+        """Each plausible intent's score from word coverage and fuzzy similarity alone (`exact`: the intent
+        whose phrase the message is, if any)."""
         terms = list(dict.fromkeys(stem(w) for w in words if w not in STOPWORDS and not w.isdigit()))
         coverage = self._coverage(terms)
         pool = heapq.nlargest(FUZZY_POOL, coverage, key=coverage.__getitem__) or self._closest_owners(corrected)
-        exact = self._owner_of.get(corrected)
         if exact is not None and exact not in pool:
             pool.append(exact)
         # A message of common words only ("what can you do") has no content to cover: judge its wording alone.
