@@ -62,6 +62,13 @@ def _parser() -> argparse.ArgumentParser:
         default="all",
         help="held-out: the knowledge's own phrases, 5-fold, each routed without its fold",
     )
+    evaluate.add_argument(
+        "--typos",
+        type=int,
+        default=0,
+        metavar="N",
+        help="route N misspelt copies of each message instead (one typo each; not with held-out)",
+    )
     evaluate.add_argument("--tune", action="store_true", help="grid-search thresholds on the dev half")
     evaluate.add_argument("--misses", action="store_true", help="list every message that went wrong")
     evaluate.add_argument(

@@ -3,6 +3,8 @@
 The labelled file is a YAML list of `{text, expect: [ids] or [], persona, split: dev|test}`.
 Figures: answered-correct, clarified, wrong and missed rates for topics; conversation accuracy; safety
 recall and false alarms; out-of-scope rejection; per-intent recall; the most confused pairs.
+`--typos N` routes N misspelt copies of each message instead (`bot/typos.py`): the same figures for people
+typing on a phone.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from rapidfuzz import fuzz, process, utils
 from bot.engine import Engine
 from bot.knowledge import Kind, KnowledgeBase
 from bot.matcher import Action
+from bot.typos import misspelt
 
 DEFAULT_QUESTIONS = Path(__file__).resolve().parent.parent / "tests" / "data" / "questions.yaml"
 BASELINE_CUTOFFS = tuple(range(50, 100, 2))
@@ -186,20 +189,33 @@ def evaluate_command(engine: Engine, args: argparse.Namespace) -> int:
 
         print_tuning(engine.kb, questions)
         return 0
+    if args.typos and args.split == "held-out":
+        print("--typos works on the labelled questions: choose --split dev, test or all", file=sys.stderr)
+        return 2
     cutoff = best_baseline_cutoff(engine.kb, questions)
+    title = f"split {args.split}"
     if args.split == "held-out":
         chosen, ours_router, baseline_router_ = _held_out_routers(engine, cutoff)
     else:
         chosen = [q for q in questions if args.split in ("all", q.split)]
         ours_router, baseline_router_ = engine_router(engine), baseline_router(engine.kb, cutoff)
+    if args.typos:
+        chosen = with_typos(chosen, args.typos)
+        title += f", {args.typos} misspelt cop{'y' if args.typos == 1 else 'ies'} of each message with a long word"
     ours = score(engine.kb, chosen, ours_router)
     baseline = score(engine.kb, chosen, baseline_router_)
-    print(format_report(ours, baseline, cutoff, f"split {args.split}"))
+    print(format_report(ours, baseline, cutoff, title))
     if args.misses:
         for question, outcome in ours.misses:
             got = outcome.intent or outcome.action
             print(f"  {sorted(question.expect) or 'out of scope'} got {got}: {question.text}")
     return _gate(ours, args)
+
+
+def with_typos(questions: list[Question], copies: int) -> list[Question]:
+    """`copies` misspelt copies of each question that has a word long enough to take a typo (bot/typos.py)."""
+    misspellings = ((q, misspelt(q.text, copy)) for q in questions for copy in range(copies))
+    return [Question(text, q.expect, q.split) for q, text in misspellings if text is not None]
 
 
 def _held_out_routers(engine: Engine, cutoff: float) -> tuple[list[Question], Router, Router]:

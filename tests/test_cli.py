@@ -136,6 +136,18 @@ def test_eval_held_out_routes_every_knowledge_phrase_without_its_fold(mini_dir: 
     assert "topic answered correctly" in result.stdout
 
 
+def test_eval_typos_routes_misspelt_copies_of_the_messages_with_a_long_word(mini_dir: Path, tmp_path: Path) -> None:
+    questions = tmp_path / "questions.yaml"
+    lines = ["- {text: what is residency like, expect: [residency], split: dev}", "- {text: hi, expect: [greeting]}"]
+    questions.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run("eval", str(questions), "--knowledge", str(mini_dir), "--split", "dev", "--typos", "3")
+    assert result.returncode == 0, result.stderr
+    first = "split dev, 3 misspelt copies of each message with a long word: 3 topic, 0 conversation"
+    assert result.stdout.startswith(first)
+    refused = run("eval", str(questions), "--knowledge", str(mini_dir), "--split", "held-out", "--typos", "1")
+    assert refused.returncode == 2 and "choose --split dev, test or all" in refused.stderr
+
+
 def test_unanswered_lists_what_users_asked_with_how_it_routes_now(mini_dir: Path, tmp_path: Path) -> None:
     from bot.state import SqliteStateStore
 
