@@ -15,20 +15,18 @@ import heapq
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cached_property, lru_cache
-from itertools import islice, product, takewhile
+from functools import lru_cache
+from itertools import islice, takewhile
 from typing import NamedTuple
 
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import OSA
 
 from bot.classifier import ClassifierState, state
-from bot.english import common_words
 from bot.knowledge import Kind, KnowledgeBase
 from bot.normalize import Preparer, stem
+from bot.respell import Respeller
 from bot.safety import SafetyCheck
 
 OUT_OF_SCOPE = "__out_of_scope__"
@@ -36,7 +34,6 @@ MIN_CORRECTABLE = 4  # shorter words are too easily "corrected" into a different
 # An unknown word becomes the closest known word at least this similar: at 80 "advertising" became
 # "diverting"; on held-out examples 86 gave fewer wrong answers and accepted fewer out-of-scope messages.
 CORRECTION_CUTOFF = 86
-MOST_READINGS = 8  # a message with many misspelt words is read with the likeliest few combinations only
 # A button costs little if it is wrong, so a topic is offered beside a health answer at a lower score than
 # an answer needs: the symptom words in such a message pull every topic's score down.
 OFFER_AT_LEAST = 0.45
@@ -158,7 +155,9 @@ class Matcher:
         self._vocabulary = sorted(words - STOPWORDS)
         self._known = frozenset(self._vocabulary)
         self._correct = lru_cache(maxsize=8192)(self._correct_word)
-        self._respell = _Respeller(self._known | STOPWORDS | self._safety.words)
+        variants = frozenset(v for v in kb.synonyms if v.isalpha())  # "wanna", "kms": one word each
+        real = self._known | variants
+        self._respell = Respeller(real | STOPWORDS | self._safety.words, real, self.prepare.expand)
         self._audience_of = {self.prepare(p): tag for p, tag in kb.audiences.items()}
         alternation = "|".join(re.escape(p) for p in sorted(self._audience_of, key=len, reverse=True) if p)
         self._self_description = (
@@ -201,16 +200,11 @@ class Matcher:
         matches "suicide prevension training", as a guard keeps "prevention" out."""
         found = self._safety.match(normalized)
         readings = list(self._respell(normalized))  # none when every word is known
+        matches = (self._safety.match(reading.text) for reading in readings)
         if found is None:
-            return next(filter(None, map(self._safety.match, readings)), None)
-        worded = [r for r in readings if self._puts_right_to_words(normalized, r)]
-        return None if worded and not any(map(self._safety.match, readings)) else found
-
-    def _puts_right_to_words(self, normalized: str, reading: str) -> bool:
-        """Whether each word the reading puts right is put right to a real word, not to a piece a pattern
-        spells ("unalive" read as the "unaliv" of `unaliv(e|ing)` must not undo the match)."""
-        changed = {new for old, new in zip(normalized.split(), reading.split(), strict=True) if old != new}
-        return all(word in self._known or word in common_words() for word in changed)
+            return next(filter(None, matches), None)
+        # "unalive" read as the "unaliv" of `unaliv(e|ing)` is no reason to doubt the match
+        return None if any(r.to_words for r in readings) and not any(matches) else found
 
     def _topics_also_meant(self, normalized: str, safety_id: str) -> tuple[Candidate, ...]:
         """For a safety intent that offers them, the career topic the message also reads
@@ -323,59 +317,6 @@ class Matcher:
             return word
         found = process.extractOne(word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=CORRECTION_CUTOFF)
         return found[0] if found else word
-
-
-class _Respeller:
-    """Readings of a prepared message with its misspelt words put right, for the safety check's second look.
-
-    A word of four or more letters that is neither a known word (a phrase's word, a stopword or a word the
-    patterns spell) nor a common English word ("noise" must not become "noose") is read as each known word
-    one edit away, a swap of two letters counting as one (OSA distance).
-    Most typos are one edit; allowing two turned "quizzing on ssris" into "quitting on ssris". The topics'
-    correction (CORRECTION_CUTOFF) cannot reach "want" from "wnat": its similarity counts a swap as two.
-    Every reading is tried, as "wnat" is "want" as likely as "what" (safety favours recall), longer words
-    first (typing drops a letter more often than it adds one: "realy" is "really", not "ready").
-
-    Words one edit apart share a form with one letter (or none) deleted ("wnat" and "want" both give
-    "wat"), so candidates come from an index of those forms, built at the first unknown word, and only
-    they are measured: about 10 µs a word instead of 1 ms for measuring every known word.
-    """
-
-    def __init__(self, words: frozenset[str]) -> None:
-        self._known = words
-        self._readings = lru_cache(maxsize=8192)(self._word_readings)
-
-    def __call__(self, normalized: str) -> Iterator[str]:
-        """Up to MOST_READINGS readings, none the message itself; nothing when every word is known."""
-        words = normalized.split()
-        choices = [self._readings(w) for w in words]
-        if all(c == (w,) for c, w in zip(choices, words, strict=True)):
-            return iter(())
-        return (" ".join(reading) for reading in islice(product(*choices), MOST_READINGS))
-
-    def warm_up(self) -> None:
-        common_words()
-        self._by_deletion  # noqa: B018 - built now, not at the first misspelt word
-
-    @cached_property
-    def _by_deletion(self) -> dict[str, list[str]]:
-        index: dict[str, list[str]] = defaultdict(list)
-        for word in sorted(w for w in self._known if len(w) >= MIN_CORRECTABLE - 1):
-            for form in _with_one_deleted(word):
-                index[form].append(word)
-        return dict(index)
-
-    def _word_readings(self, word: str) -> tuple[str, ...]:
-        if len(word) < MIN_CORRECTABLE or word in self._known or not word.isalpha() or word in common_words():
-            return (word,)
-        near = {w for form in _with_one_deleted(word) for w in self._by_deletion.get(form, ())}
-        near = {w for w in near if OSA.distance(word, w, score_cutoff=1) <= 1}
-        return tuple(sorted(near, key=lambda w: (-min(len(w) - len(word), 1), w))) or (word,)
-
-
-def _with_one_deleted(word: str) -> set[str]:
-    """The word itself and each form of it with one letter deleted."""
-    return {word, *(word[:i] + word[i + 1 :] for i in range(len(word)))}
 
 
 class _DomainWords:

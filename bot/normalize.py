@@ -114,10 +114,10 @@ class Preparer:
 
     def __init__(self, synonyms: Mapping[str, str], emoji: Mapping[str, str]) -> None:
         self._read_emoji = EmojiReader(emoji)
-        self._expand = SynonymExpander(synonyms)
+        self.expand = SynonymExpander(synonyms)  # the last step alone, for words put right afterwards
 
     def __call__(self, text: str) -> str:
-        return self._expand(normalize(self._read_emoji(text)))
+        return self.expand(normalize(self._read_emoji(text)))
 
 
 _STEMMERS = threading.local()  # a Snowball stemmer keeps state while it works: one per thread

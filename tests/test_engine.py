@@ -131,6 +131,14 @@ def test_a_misspelt_guard_word_still_keeps_a_career_question_out(shipped_engine:
     assert shipped_engine.route(text).intent not in ("crisis", "medical_advice")
 
 
+@pytest.mark.parametrize("text", ["i dont wnna live like this", "im gonan jump tonight"])
+def test_a_misspelt_slang_word_is_put_right_to_the_slang_and_read_as_its_synonym(
+    shipped_engine: Engine, text: str
+) -> None:
+    """ "wnna" is one edit from "wanna", a variant of "want to" in the synonyms."""
+    assert shipped_engine.route(text).intent == "crisis"
+
+
 def test_a_crisis_word_a_pattern_spells_in_part_is_not_put_right_out_of_the_match(shipped_engine: Engine) -> None:
     assert shipped_engine.route("lowkey want to unalive").intent == "crisis"  # "unalive" is one edit from "unaliv"
 
