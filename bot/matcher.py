@@ -33,6 +33,9 @@ OUT_OF_SCOPE = "__out_of_scope__"
 MIN_CORRECTABLE = 4  # shorter words are too easily "corrected" into a different word
 # An unknown word becomes the closest known word at least this similar: at 80 "advertising" became
 # "diverting"; on held-out examples 86 gave fewer wrong answers and accepted fewer out-of-scope messages.
+# The cut-off counts a swapped or struck letter as two edits, so in a word of seven letters or fewer it
+# misses them ("umsle", "nigjts"): a word it leaves is read as the known word one edit away (`Respeller`),
+# unless it is a common English word. With one typo in each dev message: 92.9% -> 96.3% answered correctly.
 CORRECTION_CUTOFF = 86
 # A button costs little if it is wrong, so a topic is offered beside a health answer at a lower score than
 # an answer needs: the symptom words in such a message pull every topic's score down.
@@ -158,6 +161,7 @@ class Matcher:
         variants = frozenset(v for v in kb.synonyms if v.isalpha())  # "wanna", "kms": one word each
         real = self._known | variants
         self._respell = Respeller(real | STOPWORDS | self._safety.words, real, self.prepare.expand)
+        self._one_edit = Respeller(self._known, self._known, str)  # what the similarity cut-off misses
         self._audience_of = {self.prepare(p): tag for p, tag in kb.audiences.items()}
         alternation = "|".join(re.escape(p) for p in sorted(self._audience_of, key=len, reverse=True) if p)
         self._self_description = (
@@ -169,6 +173,7 @@ class Matcher:
         the misspelling index (a long-running service calls this before it takes updates)."""
         self._safety.compile_all()
         self._respell.warm_up()
+        self._one_edit.warm_up()
 
     def training_pairs(self) -> list[tuple[str, str]]:
         """(intent, prepared phrase) for the classifier: every phrase but the safety intents' (patterns
@@ -316,7 +321,7 @@ class Matcher:
         if len(word) < MIN_CORRECTABLE or word in self._known or word in STOPWORDS or not word.isalpha():
             return word
         found = process.extractOne(word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=CORRECTION_CUTOFF)
-        return found[0] if found else word
+        return found[0] if found else self._one_edit.nearest(word)
 
 
 class _DomainWords:

@@ -54,6 +54,10 @@ class Respeller:
             return iter(())
         return (self._reading(words, chosen) for chosen in islice(product(*choices), MOST_READINGS))
 
+    def nearest(self, word: str) -> str:
+        """The likeliest reading of one word: itself when it is known, a common word or too far from any."""
+        return self._readings(word)[0]
+
     def warm_up(self) -> None:
         common_words()
         self._by_deletion  # noqa: B018 - built now, not at the first misspelt word
