@@ -147,6 +147,13 @@ def test_a_fallback_near_a_safety_intent_offers_it_first(shipped_engine: Engine)
     assert plain.text.startswith("Sorry, I didn't quite get that") and plain.buttons[0].payload == "career_goals"
 
 
+@pytest.mark.parametrize("text", ["kill it at my interview tips", "i want to die of boredom in these lectures"])
+def test_a_figure_of_speech_falls_back_without_urgent_support_first(shipped_engine: Engine, text: str) -> None:
+    """The crisis intent's negative examples mark such figures of speech."""
+    reply = shipped_engine.handle_text(text).reply
+    assert reply.text.startswith("Sorry, I didn't quite get that") and reply.buttons[0].payload != "crisis"
+
+
 def test_health_reply_also_gives_crisis_lines_as_a_safety_net(shipped_kb: KnowledgeBase) -> None:
     """A crisis message caught only by a health pattern must still reach the crisis lines."""
     answer = shipped_kb.intent("medical_advice").answer  # type: ignore[union-attr]
