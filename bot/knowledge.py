@@ -30,6 +30,7 @@ TEXT_KEYS = (
     "fallback",
     "fallback_safety",
     "clarify",
+    "clarify_one",
     "menu",
     "more_tips",
     "no_more_tips",

@@ -111,8 +111,10 @@ def with_topic_buttons(kb: KnowledgeBase, reply: Reply, intent_ids: tuple[str, .
 
 
 def clarify_reply(kb: KnowledgeBase, intent_ids: tuple[str, ...]) -> Reply:
-    found = (kb.intent(i) for i in intent_ids)
-    return Reply((kb.text("clarify"),), buttons=tuple(Button(f.title, f.id) for f in found if f))
+    """ "Which of these do you mean?" with a button each, or "is this what you mean?" for one."""
+    found = [f for f in map(kb.intent, intent_ids) if f]
+    text = kb.text("clarify_one" if len(found) == 1 else "clarify")
+    return Reply((text,), buttons=tuple(Button(f.title, f.id) for f in found))
 
 
 def menu_reply(kb: KnowledgeBase, lead: str = "") -> Reply:

@@ -21,6 +21,7 @@ texts:
   fallback: I can only help with careers in medicine and healthcare.
   fallback_safety: If this is about your health or how you are coping, the first button is for that.
   clarify: "Did you mean one of these?"
+  clarify_one: "Did you mean this?"
   menu: Pick a topic.
   more_tips: More tips
   no_more_tips: That is all I have on this.

@@ -78,10 +78,17 @@ def test_safety_wins_whatever_else_the_message_mentions(mini_engine: Engine) -> 
 def test_a_middling_match_asks_which_topic_was_meant(mini_engine: Engine) -> None:
     # Thresholds are tuned on the shipped knowledge; on this tiny one, set the clarify band explicitly.
     engine = Engine(mini_engine.kb, thresholds=Thresholds(answer=0.7, margin=0.1, clarify=0.4))
-    turn = engine.handle_text("boards or match first?")
+    turn = engine.handle_text("usmle or residency")
     assert turn.route is not None and turn.route.action is Action.CLARIFY
     assert turn.reply.text == "Did you mean one of these?"
-    assert "residency" in {b.payload for b in turn.reply.buttons}
+    assert [b.payload for b in turn.reply.buttons] == ["residency", "usmle"]
+
+
+def test_a_clarification_with_one_topic_asks_about_that_one(mini_engine: Engine) -> None:
+    engine = Engine(mini_engine.kb, thresholds=Thresholds(answer=0.7, margin=0.1, clarify=0.4))
+    turn = engine.handle_text("boards or match first?")  # only residency is close
+    assert turn.route is not None and turn.route.action is Action.CLARIFY
+    assert (turn.reply.text, [b.payload for b in turn.reply.buttons]) == ("Did you mean this?", ["residency"])
 
 
 def test_stale_button_gets_a_note_and_the_menu(mini_engine: Engine) -> None:
