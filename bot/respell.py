@@ -63,10 +63,10 @@ class Respeller:
         self._by_deletion  # noqa: B018 - built now, not at the first misspelt word
 
     def _reading(self, words: list[str], chosen: tuple[str, ...]) -> Reading:
-        put_right = [(old, new) for old, new in zip(words, chosen, strict=True) if old != new]  # old: unknown
-        to_words = all(new in self._real or new in common_words() for _, new in put_right)
-        text = " ".join(new if old == new else self._expand(new) for old, new in zip(words, chosen, strict=True))
-        return Reading(text, to_words)
+        pairs = list(zip(words, chosen, strict=True))
+        put_right = [new for old, new in pairs if old != new]
+        to_words = all(word in self._real or word in common_words() for word in put_right)
+        return Reading(" ".join(self._expand(new) if old != new else old for old, new in pairs), to_words)
 
     @cached_property
     def _by_deletion(self) -> dict[str, list[str]]:
