@@ -51,6 +51,11 @@ def test_a_short_word_with_two_letters_swapped_is_put_right(mini_engine: Engine,
     assert mini_engine.route(text).intent == intent
 
 
+def test_a_word_put_right_completes_a_synonym(shipped_engine: Engine) -> None:
+    """ "family med" is "family medicine", but only once the typo in "fmaily" is put right."""
+    assert shipped_engine.route("fmaily med or peds").intent == "specialization"
+
+
 def test_synonyms_expand_before_matching(mini_engine: Engine) -> None:
     route = mini_engine.route("ck prep")
     assert route.normalized == "step 2 ck prep"
