@@ -204,12 +204,13 @@ class Matcher:
         a misspelt guard word does not stand: no reading of the message with its misspelt words put right
         matches "suicide prevension training", as a guard keeps "prevention" out."""
         found = self._safety.match(normalized)
-        readings = list(self._respell(normalized))  # none when every word is known
-        matches = (self._safety.match(reading.text) for reading in readings)
+        readings = self._respell(normalized)  # none when every word is known; made one at a time
         if found is None:
-            return next(filter(None, matches), None)
+            return next(filter(None, (self._safety.match(r.text) for r in readings)), None)
+        readings = list(readings)
         # "unalive" read as the "unaliv" of `unaliv(e|ing)` is no reason to doubt the match
-        return None if any(r.to_words for r in readings) and not any(matches) else found
+        doubted = any(r.to_words for r in readings) and not any(self._safety.match(r.text) for r in readings)
+        return None if doubted else found
 
     def _topics_also_meant(self, normalized: str, safety_id: str) -> tuple[Candidate, ...]:
         """For a safety intent that offers them, the career topic the message also reads

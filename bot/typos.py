@@ -47,15 +47,19 @@ def _doubled(word: str, rng: random.Random) -> str:
 
 
 def _struck(word: str, rng: random.Random) -> str:
-    at = rng.randrange(1, len(word))
-    neighbour = rng.choice(NEIGHBOURS.get(word[at].lower(), word[at]))
+    at, neighbour = _key_beside(word, rng)
     return word[:at] + neighbour + word[at + 1 :]
 
 
 def _struck_too(word: str, rng: random.Random) -> str:
-    at = rng.randrange(1, len(word))
-    neighbour = rng.choice(NEIGHBOURS.get(word[at].lower(), word[at]))
+    at, neighbour = _key_beside(word, rng)
     return word[:at] + neighbour + word[at:]
+
+
+def _key_beside(word: str, rng: random.Random) -> tuple[int, str]:
+    """A place in the word and a key beside the one its letter is on."""
+    at = rng.randrange(1, len(word))
+    return at, rng.choice(NEIGHBOURS.get(word[at].lower(), word[at]))
 
 
 _TYPOS: tuple[Callable[[str, random.Random], str], ...] = (_swapped, _dropped, _doubled, _struck, _struck_too)
