@@ -16,16 +16,16 @@ chat: $(STAMP)
 	$(BIN)/python -m bot chat
 
 test: $(STAMP)
-	$(BIN)/ruff check bot tests benchmarks
-	$(BIN)/ruff format --check bot tests benchmarks
+	$(BIN)/ruff check bot tests benchmarks tools
+	$(BIN)/ruff format --check bot tests benchmarks tools
 	$(BIN)/python -m bot validate
 	$(BIN)/python -m pytest
 	$(BIN)/python -m bot eval --split dev --min-answered 0.97 --max-wrong 0.01 --min-rejection 0.97 --min-safety 1.0
 	$(BIN)/python -m bot eval --split test --min-answered 0.86 --max-wrong 0.02 --min-rejection 0.91 --min-safety 0.95
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot tests benchmarks
-	$(BIN)/ruff format --check bot tests benchmarks
+	$(BIN)/ruff check bot tests benchmarks tools
+	$(BIN)/ruff format --check bot tests benchmarks tools
 
 eval: $(STAMP)
 	$(BIN)/python -m bot eval

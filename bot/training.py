@@ -12,7 +12,7 @@ import zlib
 from collections import Counter
 from pathlib import Path
 
-from bot.classifier import FILE_NAME, Classifier, dumps, extract, fingerprint
+from bot.classifier import DENSE_WEIGHT, FILE_NAME, Classifier, dumps, extract, fingerprint
 
 # Inverse regularisation strength: on held-out examples 30 beat 3 and 10 (the phrases are short and many
 # words occur once, so strong regularisation flattens exactly the evidence that helps).
@@ -26,7 +26,7 @@ LEAVE_OUT_VARIANTS = 2  # ...in this many copies
 
 def train(pairs: list[tuple[str, str]]) -> Classifier:
     """A classifier fitted on (label, prepared phrase) pairs: `Matcher.training_pairs()`."""
-    from scipy.sparse import csr_matrix
+    from scipy.sparse import csr_matrix, hstack
     from sklearn.linear_model import LogisticRegression
 
     examples = _with_words_left_out(pairs)
@@ -39,13 +39,15 @@ def train(pairs: list[tuple[str, str]]) -> Classifier:
             rows.append(row)
             columns.append(column)
             values.append(value)
-    matrix = csr_matrix((values, (rows, columns)), shape=(len(texts), len(names)))
+    sparse = csr_matrix((values, (rows, columns)), shape=(len(texts), len(names)))
+    matrix = hstack([sparse, csr_matrix(_directions(texts, unfitted))]).tocsr()
     fitted = LogisticRegression(C=C, max_iter=3000).fit(matrix, [label for label, _ in examples])
     coefficients, intercepts = fitted.coef_, fitted.intercept_
     if len(fitted.classes_) == 2:  # one row of weights for the second label; as logits, the first's are 0
-        coefficients, intercepts = [[0.0] * len(names), coefficients[0]], [0.0, intercepts[0]]
+        coefficients, intercepts = [[0.0] * matrix.shape[1], coefficients[0]], [0.0, intercepts[0]]
+    dense = [DENSE_WEIGHT * float(w) for weights in coefficients for w in weights[len(names) :]]
     starts, label_at, weight_at = [0], [], []
-    for weights in zip(*coefficients, strict=True):  # one row of weights per feature
+    for weights in zip(*(row[: len(names)] for row in coefficients), strict=True):  # one row per feature
         kept = [(label, float(w)) for label, w in enumerate(weights) if abs(w) > KEEP_ABOVE]
         label_at += [label for label, _ in kept]
         weight_at += [w for _, w in kept]
@@ -59,7 +61,18 @@ def train(pairs: list[tuple[str, str]]) -> Classifier:
         starts=tuple(starts),
         label_at=tuple(label_at),
         weight_at=tuple(weight_at),
+        dense=tuple(dense),
     )
+
+
+def _directions(texts: list[str], model: Classifier) -> list[list[float]]:
+    """Each text's word-vector direction scaled to DENSE_WEIGHT (zeros where the table has none of its words)."""
+    dims = model.vectors.dims
+    rows = []
+    for text in texts:
+        direction = model.vectors.direction(text.split())
+        rows.append([DENSE_WEIGHT * value for value in direction] if direction else [0.0] * dims)
+    return rows
 
 
 def _with_words_left_out(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:

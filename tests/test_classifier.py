@@ -46,6 +46,14 @@ def test_word_pieces_carry_a_word_it_has_never_seen_to_the_right_intent() -> Non
     assert sum(model.probabilities("licensure").values()) == pytest.approx(1.0)
 
 
+def test_word_vectors_carry_a_word_that_shares_no_piece_with_any_phrase() -> None:
+    model = train(PAIRS)
+    without_vectors = replace(model, dense=(0.0,) * len(model.dense))
+    for unseen in ("fatigued", "weary", "sleepy"):
+        assert model.probabilities(unseen)["wellbeing"] > 0.65, unseen
+        assert without_vectors.probabilities(unseen)["wellbeing"] < 0.56, unseen  # about the share of phrases
+
+
 def test_features_are_stems_stem_pairs_and_padded_four_letter_pieces() -> None:
     terms, pieces = extract("passing exams")
     assert terms == ["w pass", "w exam", "w pass exam"]
@@ -69,6 +77,10 @@ def test_packed_scoring_equals_the_plain_sum_of_weights(shipped_kb: KnowledgeBas
         for feature, value in model.vector(text):
             for label, weight in model.row(feature):
                 logits[label] += value * weight
+        direction = model.vectors.direction(text.split()) or []
+        for label in range(len(logits)):
+            weights = model.dense[label * len(direction) : (label + 1) * len(direction)]
+            logits[label] += sum(d * w for d, w in zip(direction, weights, strict=True))
         exps = [math.exp(logit - max(logits)) for logit in logits]
         expected = {label: e / sum(exps) for label, e in zip(model.labels, exps, strict=True)}
         assert model.probabilities(text) == pytest.approx(expected, abs=1e-4)
