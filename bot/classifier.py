@@ -248,6 +248,11 @@ def _decode(code: str, text: str) -> array:
     return values
 
 
+def _largest_word_logit(dense: Sequence[float], dims: int) -> float:
+    """The most any one row of the word-vector table can add to a label's logit."""
+    return BYTE_MAX * max((sum(map(abs, dense[n : n + dims])) for n in range(0, len(dense), dims)), default=0.0)
+
+
 def _inconsistency(model: Classifier) -> str | None:
     """What makes the model's lists disagree with each other, if anything."""
     labels, features = len(model.labels), len(model.features)
@@ -260,11 +265,7 @@ def _inconsistency(model: Classifier) -> str | None:
     dims = model.vectors.dims
     if model.fingerprint and len(model.dense) != labels * dims:  # no fingerprint: another format, stale
         return f"{len(model.dense)} word-vector weights for {labels} labels of {dims} dimensions"
-    if (
-        model.dense
-        and max(sum(map(abs, model.dense[n : n + dims])) for n in range(0, len(model.dense), dims)) * (BYTE_MAX * SCALE)
-        >= LIFT
-    ):
+    if _largest_word_logit(model.dense, dims) * SCALE >= LIFT:
         return "a word-vector weight is too large to score"
     if model.label_at and max(model.label_at) >= labels:  # unsigned: none is below 0
         return "a weight names a label the model does not have"

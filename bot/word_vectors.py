@@ -23,9 +23,10 @@ from pathlib import Path
 FORMAT = 1
 PATH = Path(__file__).resolve().parent / "data" / "word_vectors.bin"
 # A sum of rows is one Python int addition per word: each row is packed into one int, FIELD_BITS to a
-# dimension and lifted by LIFT so that no field is negative (a message of up to 255 words cannot carry).
+# dimension and lifted by LIFT so that no field is negative. MOST_WORDS rows cannot carry into the next field.
 FIELD_BITS = 16
 LIFT = 128
+MOST_WORDS = 255  # a longer message is read by its first 255 words the table has
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,9 @@ class WordVectors:
         object.__setattr__(self, "_packed", {})
 
     def rows(self, words: Iterable[str]) -> list[int]:
-        """The row numbers of the words the table has, in order (a word that repeats counts again)."""
-        return [n for n in map(self._row.get, words) if n is not None]
+        """The row numbers of the words the table has, in order (a word that repeats counts again), at most
+        MOST_WORDS of them."""
+        return [n for n in map(self._row.get, words) if n is not None][:MOST_WORDS]
 
     def row(self, n: int) -> array:
         """Row n's values."""

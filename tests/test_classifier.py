@@ -103,6 +103,10 @@ def test_inconsistent_lists_are_refused() -> None:
     broken = dumps(replace(model, label_at=(*model.label_at[:-1], 99)))
     with pytest.raises(ValueError, match="names a label the model does not have"):
         loads(broken)
+    with pytest.raises(ValueError, match="word-vector weights for 2 labels of 128 dimensions"):
+        loads(dumps(replace(model, dense=model.dense[:-1])))
+    with pytest.raises(ValueError, match="word-vector weight is too large"):
+        loads(dumps(replace(model, dense=(1e4,) * len(model.dense))))
 
 
 def test_train_then_edit_then_validate_asks_for_a_refit(mini_dir: Path) -> None:

@@ -28,6 +28,7 @@ def test_a_direction_is_unit_length_and_skips_words_the_table_lacks() -> None:
     assert direction is not None and math.hypot(*direction) == pytest.approx(1.0)
     assert direction == table.direction(["nurse", "burnout"])  # a mean: order does not matter
     assert table.direction(["qwzxv"]) is None and table.direction([]) is None
+    assert table.direction(["nurse"] * 1000) == pytest.approx(table.direction(["nurse"]))  # no field carries
 
 
 def test_the_table_covers_common_english_and_leaves_out_stopwords() -> None:
