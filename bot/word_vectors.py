@@ -15,9 +15,10 @@ import json
 import math
 import sys
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import count
 from pathlib import Path
 
 FORMAT = 1
@@ -35,13 +36,13 @@ class WordVectors:
 
     words: tuple[str, ...]
     dims: int
-    values: array
+    values: Sequence[int]  # a view of the file's bytes as signed bytes, not a copy
     digest: str  # tells a classifier which table it was fitted with
     _row: dict[str, int] = field(init=False, repr=False, compare=False)
     _packed: dict[int, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_row", {word: n for n, word in enumerate(self.words)})
+        object.__setattr__(self, "_row", dict(zip(self.words, count())))
         object.__setattr__(self, "_packed", {})
 
     def rows(self, words: Iterable[str]) -> list[int]:
@@ -49,7 +50,7 @@ class WordVectors:
         MOST_WORDS of them."""
         return [n for n in map(self._row.get, words) if n is not None][:MOST_WORDS]
 
-    def row(self, n: int) -> array:
+    def row(self, n: int) -> Sequence[int]:
         """Row n's values."""
         return self.values[n * self.dims : (n + 1) * self.dims]
 
@@ -82,14 +83,16 @@ class WordVectors:
 def parse(data: bytes) -> WordVectors:
     """A table from the bytes `tools/distill_word_vectors.py` writes; ValueError if they are damaged."""
     try:
-        header_line, words_line, values = data.split(b"\n", 2)
-        header = json.loads(header_line)
-        dims, words = int(header["dims"]), tuple(words_line.decode().split())
+        header_end = data.index(b"\n")
+        words_end = data.index(b"\n", header_end + 1)
+        header = json.loads(data[:header_end])
+        dims, words = int(header["dims"]), tuple(data[header_end + 1 : words_end].decode().split())
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
         raise ValueError(f"not a word-vector table ({type(error).__name__}: {error})") from error
+    values = memoryview(data)[words_end + 1 :].cast("b")
     if header.get("format") != FORMAT or len(values) != len(words) * dims:
         raise ValueError(f"not a word-vector table of format {FORMAT} with {len(words)} words of {dims} bytes")
-    return WordVectors(words, dims, array("b", values), hashlib.sha256(data).hexdigest()[:16])
+    return WordVectors(words, dims, values, hashlib.sha256(data).hexdigest()[:16])
 
 
 @cache
