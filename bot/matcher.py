@@ -201,16 +201,17 @@ class Matcher:
     def safety_match(self, normalized: str) -> str | None:
         """The safety intent whose pattern the prepared message matches, if any; failing that, whose pattern
         it matches with its misspelt words put right ("i wnat to die", "my chest hurst"). A match made only by
-        a misspelt guard word does not stand: no reading of the message with its misspelt words put right
-        matches "suicide prevension training", as a guard keeps "prevention" out."""
+        a misspelt guard word does not stand: the message's likeliest reading with its misspelt words put
+        right does not match "suicide prevension training", as a guard keeps "prevention" out."""
         found = self._safety.match(normalized)
         readings = self._respell(normalized)  # none when every word is known; made one at a time
         if found is None:
             return next(filter(None, (self._safety.match(r.text) for r in readings)), None)
-        readings = list(readings)
-        # "unalive" read as the "unaliv" of `unaliv(e|ing)` is no reason to doubt the match
-        doubted = any(r.to_words for r in readings) and not any(self._safety.match(r.text) for r in readings)
-        return None if doubted else found
+        # The likeliest reading that puts the misspelt words right to real words decides: "pateint" is
+        # "patient", though the pattern piece "pateints" is one edit away too and "abot" could be "bot".
+        # A reading to a piece only ("unalive" as the "unaliv" of `unaliv(e|ing)`) is no reason to doubt.
+        likeliest = next((r for r in readings if r.to_words), None)
+        return found if likeliest is None or self._safety.match(likeliest.text) else None
 
     def _topics_also_meant(self, normalized: str, safety_id: str) -> tuple[Candidate, ...]:
         """For a safety intent that offers them, the career topic the message also reads

@@ -142,10 +142,14 @@ def test_real_words_are_not_respelt_into_a_crisis(mini_engine: Engine, text: str
         "how to cope with the suicide of a patzient",
         "what meds do er nursse give most often",
         "i have asthma, what skecialty is easy on the lungs",
+        "how to cope with the suicide of a pateint",  # "pateints", a piece a pattern spells, is one edit away too
+        "i took too many sifts this month, how to say no",  # "gifts" too, but "shifts" is the likelier
+        "my dad is confused abot why i want to do nursing",  # "bot" too, but "about" is the likelier
     ],
 )
 def test_a_misspelt_guard_word_still_keeps_a_career_question_out(shipped_engine: Engine, text: str) -> None:
-    """Spelt right, a guard word ("patient", "nurses", "specialty") keeps each out of the safety replies."""
+    """Spelt right, a guard word ("patient", "nurses", "specialty", "shifts", "about") keeps each out of the
+    safety replies: the likeliest reading with the misspelt word put right decides."""
     assert shipped_engine.route(text).intent not in ("crisis", "medical_advice")
 
 
