@@ -2,7 +2,7 @@
 with the knowledge.
 
 The classifier learns from the knowledge's phrases which words tell intents apart, so a word no phrase has
-("knackered", "drained") tells it nothing. These vectors place words of like meaning close together; the
+("weary", "sleepy") tells it nothing. These vectors place words of like meaning close together; the
 classifier also learns from the mean vector of a phrase's words (`bot/classifier.py`). They were distilled
 once from a sentence model by `tools/distill_word_vectors.py` and are read here in pure Python: 4 MB of
 signed bytes, stored as they are (gzip saved a fifth of the size and took 26 ms of the 45 a load takes).
