@@ -50,8 +50,9 @@ def test_word_vectors_carry_a_word_that_shares_no_piece_with_any_phrase() -> Non
     model = train(PAIRS)
     without_vectors = replace(model, dense=(0.0,) * len(model.dense))
     for unseen in ("fatigued", "weary", "sleepy"):
-        assert model.probabilities(unseen)["wellbeing"] > 0.65, unseen
-        assert without_vectors.probabilities(unseen)["wellbeing"] < 0.56, unseen  # about the share of phrases
+        leaning = model.probabilities(unseen)["wellbeing"]
+        blind = without_vectors.probabilities(unseen)["wellbeing"]  # about the share of wellbeing phrases
+        assert leaning > 0.6 and leaning - blind > 0.08, (unseen, leaning, blind)
 
 
 def test_features_are_stems_stem_pairs_and_padded_four_letter_pieces() -> None:
