@@ -21,7 +21,7 @@ test: $(STAMP)
 	$(BIN)/python -m bot validate
 	$(BIN)/python -m pytest
 	$(BIN)/python -m bot eval --split dev --min-answered 0.97 --max-wrong 0.01 --min-rejection 0.97 --min-safety 1.0
-	$(BIN)/python -m bot eval --split test --min-answered 0.85 --max-wrong 0.026 --min-rejection 0.92 --min-safety 0.95
+	$(BIN)/python -m bot eval --split test --min-answered 0.85 --max-wrong 0.026 --min-rejection 0.92 --min-safety 0.95 --max-false-alarms 2
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot tests benchmarks tools

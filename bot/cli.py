@@ -77,6 +77,12 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--max-wrong", type=float, help="fail above this topic wrong-answer rate")
     evaluate.add_argument("--min-rejection", type=float, help="fail below this out-of-scope rejection rate")
     evaluate.add_argument("--min-safety", type=float, help="fail below this safety recall")
+    evaluate.add_argument(
+        "--max-false-alarms",
+        type=int,
+        default=0,
+        help="with --min-safety: fail when more than N other messages get a safety reply (default 0)",
+    )
     _knowledge_option(evaluate)
     evaluate.set_defaults(func=_eval)
 

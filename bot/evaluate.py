@@ -247,8 +247,11 @@ def _gate(report: Report, args: argparse.Namespace) -> int:
     for bar, value, name, at_least in checks:
         if bar is not None and (value < bar if at_least else value > bar):
             failures.append(f"{name} {value:.1%} is {'below' if at_least else 'above'} the bar {bar:.1%}")
-    if args.min_safety is not None and report.safety_false_alarms:
-        failures.append(f"{report.safety_false_alarms} non-safety message(s) answered as a safety intent")
+    if args.min_safety is not None and report.safety_false_alarms > args.max_false_alarms:
+        failures.append(
+            f"{report.safety_false_alarms} non-safety message(s) answered as a safety intent"
+            f" (at most {args.max_false_alarms} allowed)"
+        )
     for failure in failures:
         print(f"FAIL: {failure}")
     return 1 if failures else 0

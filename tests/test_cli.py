@@ -100,6 +100,20 @@ def test_eval_prints_our_figures_beside_the_baseline_and_gates_on_the_bars(mini_
     assert "FAIL: out-of-scope rejection 100.0% is below the bar 101.0%" in failing.stdout
 
 
+def test_eval_fails_on_a_safety_reply_to_another_message_unless_allowed(mini_dir: Path, tmp_path: Path) -> None:
+    questions = tmp_path / "questions.yaml"
+    questions.write_text(
+        "- {text: i want to kill myself, expect: [crisis]}\n"
+        "- {text: a play where the hero wants to end my life story, expect: []}\n",
+        encoding="utf-8",
+    )
+    strict = run("eval", str(questions), "--knowledge", str(mini_dir), "--min-safety", "1.0")
+    assert strict.returncode == 1
+    assert "FAIL: 1 non-safety message(s) answered as a safety intent (at most 0 allowed)" in strict.stdout
+    allowed = ("--min-safety", "1.0", "--max-false-alarms", "1")
+    assert run("eval", str(questions), "--knowledge", str(mini_dir), *allowed).returncode == 0
+
+
 def test_eval_names_the_line_of_a_broken_questions_file(mini_dir: Path, tmp_path: Path) -> None:
     questions = tmp_path / "questions.yaml"
     questions.write_text("- {text: fine, expect: []}\n- {text: what?? now, expect: []}\n", encoding="utf-8")
