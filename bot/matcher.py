@@ -161,7 +161,6 @@ class Matcher:
         variants = frozenset(v for v in kb.synonyms if v.isalpha())  # "wanna", "kms": one word each
         real = self._known | variants
         self._respell = Respeller(real | STOPWORDS | self._safety.words, real, self.prepare.expand)
-        self._one_edit = Respeller(self._known, self._known, str)  # what the similarity cut-off misses
         self._audience_of = {self.prepare(p): tag for p, tag in kb.audiences.items()}
         alternation = "|".join(re.escape(p) for p in sorted(self._audience_of, key=len, reverse=True) if p)
         self._self_description = (
@@ -173,7 +172,6 @@ class Matcher:
         the misspelling index (a long-running service calls this before it takes updates)."""
         self._safety.compile_all()
         self._respell.warm_up()
-        self._one_edit.warm_up()
 
     def training_pairs(self) -> list[tuple[str, str]]:
         """(intent, prepared phrase) for the classifier: every phrase but the safety intents' (patterns
@@ -326,7 +324,7 @@ class Matcher:
         if len(word) < MIN_CORRECTABLE or word in self._known or word in STOPWORDS or not word.isalpha():
             return word
         found = process.extractOne(word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=CORRECTION_CUTOFF)
-        return found[0] if found else self._one_edit.nearest(word)
+        return found[0] if found else self._respell.nearest(word, among=self._known)  # what the cut-off misses
 
 
 class _DomainWords:

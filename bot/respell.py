@@ -11,7 +11,9 @@ first (typing drops a letter more often than it adds one: "realy" is "really", n
 
 Words one edit apart share a form with one letter (or none) deleted ("wnat" and "want" both give "wat"), so
 candidates come from an index of those forms, built at the first unknown word, and only they are measured:
-about 10 µs a word instead of 1 ms for measuring every known word. Pure: no I/O but the common words.
+about 10 µs a word instead of 1 ms for measuring every known word. The matcher's topic correction uses the
+same index for a word its similarity cut-off misses (`nearest`, among the topics' words only). Pure: no I/O
+but the common words.
 """
 
 from __future__ import annotations
@@ -54,9 +56,10 @@ class Respeller:
             return iter(())
         return (self._reading(words, chosen) for chosen in islice(product(*choices), MOST_READINGS))
 
-    def nearest(self, word: str) -> str:
-        """The likeliest reading of one word: itself when it is known, a common word or too far from any."""
-        return self._readings(word)[0]
+    def nearest(self, word: str, among: frozenset[str]) -> str:
+        """The likeliest reading of one word that is one of `among` (some of the known words); the word itself
+        when it is known, a common word, or not one edit from any of them."""
+        return next((w for w in self._readings(word) if w in among), word)
 
     def warm_up(self) -> None:
         common_words()
