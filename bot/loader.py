@@ -20,12 +20,16 @@ from bot.checks import check_knowledge
 from bot.classifier import FILE_NAME, Classifier, loads
 from bot.knowledge import AUDIENCES, TEXT_KEYS, Intent, Kind, KnowledgeBase, Source, Tip
 from bot.normalize import emoji_key, normalize
+from bot.pattern_parts import KEY as PARTS_KEY
+from bot.pattern_parts import PatternParts, read_parts
 from bot.safety import KEYS_FILE, Parts, compiled, loads_keys
 from bot.yaml_source import Doc, Problems, Where, read_documents
 
 T = TypeVar("T")
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "knowledge"
-TOP_LEVEL = ("sources", "intents", "synonyms", "emoji", "audiences", "out_of_scope", "domain_words", "texts")
+TOP_LEVEL = (
+    "sources", "intents", "synonyms", "emoji", "audiences", "out_of_scope", "domain_words", "texts", PARTS_KEY,
+)  # fmt: skip
 INTENT_KEYS = (
     "id", "title", "kind", "examples", "keywords", "negative_examples", "tips", "answer", "follow_ups",
     "patterns", "show_menu", "offer_topics",
@@ -58,6 +62,7 @@ class _Collected:
     where: dict[tuple[str, str], Where] = field(default_factory=dict)
     example_where: dict[tuple[str, str], list[Where]] = field(default_factory=dict)  # every place, in order
     compiled_by_train: frozenset[str] = frozenset()  # patterns in the stored keys table: not compiled again
+    parts: PatternParts | None = None  # the pattern parts of the file being read
 
 
 def load_knowledge(directory: Path | str | None = None, *, classifier: bool = True) -> KnowledgeBase:
@@ -127,6 +132,7 @@ def _read_file(doc: Doc, root: yaml.Node, out: _Collected) -> None:
     if entries is None:
         return
     doc.unknown_keys(entries, TOP_LEVEL, "the file")
+    out.parts = read_parts(doc, entries.get(PARTS_KEY))
     readers = {
         "sources": _read_sources,
         "intents": _read_intents,
@@ -140,6 +146,7 @@ def _read_file(doc: Doc, root: yaml.Node, out: _Collected) -> None:
     for key, node in entries.items():
         if key in readers:
             readers[key](doc, node, out)
+    out.parts.report_unused()
 
 
 def _read_sources(doc: Doc, node: yaml.Node, out: _Collected) -> None:
@@ -198,13 +205,12 @@ def _read_intent(doc: Doc, item: yaml.Node, out: _Collected) -> Intent | None:
     for text, node in examples:
         out.example_where.setdefault((intent_id, text), []).append(doc.where(node))
     lists = {k: tuple(s for s, _ in doc.strings(entries[k], f"`{k}`")) for k in
-             ("keywords", "negative_examples", "follow_ups", "patterns") if k in entries}  # fmt: skip
+             ("keywords", "negative_examples", "follow_ups") if k in entries}  # fmt: skip
     for key, n in entries.items():
         if key == "follow_ups":
             for target, target_node in doc.strings(n, "`follow_ups`"):
                 out.where.setdefault(("follow_up", f"{intent_id}->{target}"), doc.where(target_node))
     _check_kind_fields(doc, entries, kind, item)
-    _check_patterns(doc, entries, out.compiled_by_train)
     return Intent(
         id=intent_id,
         title=title,
@@ -214,6 +220,7 @@ def _read_intent(doc: Doc, item: yaml.Node, out: _Collected) -> Intent | None:
         answer=(doc.string(entries["answer"], "`answer`") or "") if "answer" in entries else "",
         show_menu=doc.boolean(entries["show_menu"], "`show_menu`") if "show_menu" in entries else False,
         offer_topics=doc.boolean(entries["offer_topics"], "`offer_topics`") if "offer_topics" in entries else False,
+        patterns=_read_patterns(doc, entries["patterns"], out) if "patterns" in entries else (),
         **lists,
     )
 
@@ -234,15 +241,22 @@ def _check_kind_fields(doc: Doc, entries: dict[str, yaml.Node], kind: Kind, item
             doc.error(entries[key], f"only safety intents have `{key}`", f"remove `{key}:`")
 
 
-def _check_patterns(doc: Doc, entries: dict[str, yaml.Node], compiled_by_train: frozenset[str]) -> None:
-    """Each pattern compiles; those the stored keys table lists did when `train` wrote it, with this Python."""
-    for text, node in doc.strings(entries["patterns"], "`patterns`") if "patterns" in entries else ():
-        if text in compiled_by_train:
+def _read_patterns(doc: Doc, node: yaml.Node, out: _Collected) -> tuple[str, ...]:
+    """Each pattern with its parts put in, checked to compile (those the stored keys table lists compiled
+    when `train` wrote it, with this Python)."""
+    patterns = []
+    for text, item in doc.strings(node, "`patterns`"):
+        pattern = out.parts.expand(text, item) if out.parts is not None else text
+        if pattern is None:
             continue
-        try:
-            compiled(text)
-        except re.error as err:
-            doc.error(node, f"pattern `{text}` is not a valid regular expression ({err})", "fix the regex")
+        if pattern not in out.compiled_by_train:
+            try:
+                compiled(pattern)
+            except re.error as err:
+                doc.error(item, f"pattern `{text}` is not a valid regular expression ({err})", "fix the regex")
+                continue
+        patterns.append(pattern)
+    return tuple(patterns)
 
 
 def _read_tips(doc: Doc, node: yaml.Node, intent_id: str, out: _Collected) -> tuple[Tip, ...]:

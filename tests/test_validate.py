@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.engine import Engine
 from bot.loader import KnowledgeError, load_knowledge
 from bot.safety import KEYS_FORMAT, PYTHON, dumps_keys
 from tests.conftest import REPO
@@ -188,4 +189,40 @@ def test_a_repeated_out_of_scope_phrase_is_reported_at_its_second_line(mini_dir:
     assert problems_of(mini_dir) == [
         f"{mini_dir}/texts.yaml:28: example `How do I become an architect?` is listed twice "
         f"(first at {mini_dir}/texts.yaml:26) — remove one",
+    ]
+
+
+def line_of(path: Path, text: str) -> int:
+    return next(n for n, line in enumerate(path.read_text("utf-8").splitlines(), 1) if text in line)
+
+
+def with_parts(directory: Path, parts: str, patterns: str) -> Path:
+    """The mini knowledge's crisis patterns replaced by `patterns`, with `parts` under `pattern_parts:`."""
+    intents = directory / "intents.yaml"
+    edit(intents, r"patterns: ['\bkill myself\b', '\bend my life\b']", f"patterns: {patterns}")
+    with intents.open("a", encoding="utf-8") as out:
+        out.write(f"pattern_parts:\n{parts}")
+    return intents
+
+
+def test_a_pattern_part_is_written_once_and_used_in_patterns(mini_dir: Path) -> None:
+    parts = "  myself: '(myself|my self|meself)'\n"
+    with_parts(mini_dir, parts, r"['\bkill {{myself}}\b', '\bhurt {{ myself }}\b']")
+    engine = Engine(load_knowledge(mini_dir))
+    for text in ("i want to kill my self", "I might hurt meself tonight"):
+        assert engine.handle_text(text).intent == "crisis", text
+    assert engine.handle_text("What is residency like?").intent == "residency"
+
+
+def test_a_misnamed_unused_or_broken_part_is_reported_where_it_is(mini_dir: Path) -> None:
+    parts = "  myself: '(myself|my self)'\n  spare: '(a|b)'\n  broken: '(tonight|now'\n"
+    intents = with_parts(mini_dir, parts, r"['\bkill {{myslef}}\b', '\bhurt {{myself}}\b']")
+    patterns_line = line_of(intents, "{{myslef}}")
+    assert problems_of(mini_dir) == [
+        f"{intents}:{line_of(intents, 'broken:')}: part `broken` is not a regular expression on its own "
+        "(missing ), unterminated subpattern at position 0) — make it a whole group, such as `(a|b)` or `(?!...)`",
+        f"{intents}:{patterns_line}: `{{{{myslef}}}}` is not a part defined above it in this file — "
+        "did you mean `{{myself}}`?",
+        f"{intents}:{line_of(intents, 'spare:')}: part `spare` is used by no pattern — "
+        "use it as `{{spare}}`, or remove it",
     ]
