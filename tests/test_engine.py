@@ -10,7 +10,7 @@ import pytest
 from bot.engine import Engine, Session
 from bot.english import common_words
 from bot.knowledge import KnowledgeBase
-from bot.matcher import Action, Choice, Evidence, Matcher, Thresholds, decide
+from bot.matcher import OUT_OF_SCOPE, Action, Choice, Evidence, Matcher, Thresholds, decide
 from bot.safety import compiled
 from tests.conftest import REPO
 
@@ -182,6 +182,23 @@ def test_new_wording_below_the_answer_cut_off_is_answered_only_when_the_classifi
     evidence = Evidence([("residency", 0.57), ("usmle", 0.3)], healthcare, choice)
     route = decide(evidence, "radiographer here, how do rotations work after ten years away", t)
     assert route.action is action and route.intent == ("residency" if action is Action.ANSWER else None)
+
+
+@pytest.mark.parametrize(
+    ("choice", "action"),
+    [
+        (Choice("crisis", 0.7, 0.5), Action.ANSWER),  # the classifier's clear first choice is a safety intent
+        (Choice("crisis", 0.5, 0.2), Action.FALLBACK),  # below safety_choice: the usual cut-offs decide
+        (Choice("residency", 0.9, 0.8), Action.FALLBACK),  # a topic the classifier likes does not lift it
+    ],
+)
+def test_a_safety_intent_the_classifier_picks_first_is_answered_whatever_the_word_scores(
+    choice: Choice, action: Action
+) -> None:
+    """Indirect crisis wording shares few words with any phrase, but the classifier has seen many like it."""
+    evidence = Evidence([(OUT_OF_SCOPE, 0.5), ("residency", 0.3)], False, choice)
+    route = decide(evidence, "my plan is to finish this rotation and then go", Thresholds(), frozenset({"crisis"}))
+    assert route.action is action and route.intent == ("crisis" if action is Action.ANSWER else None)
 
 
 def test_an_emoji_the_knowledge_names_is_read_as_its_word(mini_engine: Engine) -> None:

@@ -136,22 +136,44 @@ def test_a_word_from_another_field_turns_a_topic_question_away_unless_healthcare
 
 
 def test_a_fallback_near_a_safety_intent_offers_it_first(shipped_engine: Engine) -> None:
-    for text in ("i feel hopeless", "what is the use of living like this"):
+    for text in ("i feel hopeless", "everything feels hopeless"):
         turn = shipped_engine.handle_text(text)
         assert turn.route is not None and turn.route.action is Action.FALLBACK
         assert turn.reply.text.startswith("I'm not sure I understood. If this is about your own health")
         assert turn.reply.buttons[0].payload == "crisis" and turn.reply.buttons[0].label == "Urgent support"
     # a clarification that could offer only a safety intent falls back instead, that intent first
-    assert shipped_engine.handle_text("what is the meaning of life").reply.buttons[0].label == "Health questions"
+    meaning = shipped_engine.handle_text("what is the meaning of life")
+    assert meaning.route is not None and meaning.route.action is Action.FALLBACK
+    assert meaning.reply.buttons[0].payload in ("crisis", "medical_advice")
     plain = shipped_engine.handle_text("weather tomorrow").reply
     assert plain.text.startswith("Sorry, I didn't quite get that") and plain.buttons[0].payload == "career_goals"
 
 
+@pytest.mark.parametrize(
+    ("text", "intent", "reply_has"),
+    [
+        ("i have been giving my books and scrubs away because i will not need them soon", "crisis", "988"),
+        ("lately the only thing that calms me on nights is thinking about not existing", "crisis", "988"),
+        ("what is the use of living like this", "crisis", "116 123"),
+        ("the baby has been pulling at her ear and crying all night, urgent care or wait", "medical_advice", "doctor"),
+    ],
+)
+def test_indirect_safety_wording_that_no_pattern_catches_still_gets_the_safety_reply(
+    shipped_engine: Engine, text: str, intent: str, reply_has: str
+) -> None:
+    matcher = shipped_engine.matcher
+    assert matcher.safety_match(matcher.prepare(text)) is None  # the classifier's first choice decides
+    turn = shipped_engine.handle_text(text)
+    assert turn.intent == intent and reply_has in turn.reply.text
+
+
 @pytest.mark.parametrize("text", ["kill it at my interview tips", "i want to die of boredom in these lectures"])
 def test_a_figure_of_speech_falls_back_without_urgent_support_first(shipped_engine: Engine, text: str) -> None:
-    """The crisis intent's negative examples mark such figures of speech."""
-    reply = shipped_engine.handle_text(text).reply
-    assert reply.text.startswith("Sorry, I didn't quite get that") and reply.buttons[0].payload != "crisis"
+    """The crisis intent's negative examples mark such figures of speech, for the patterns' guards and the
+    classifier alike (it fits them as out of scope)."""
+    turn = shipped_engine.handle_text(text)
+    assert turn.route is not None and turn.route.action is Action.FALLBACK
+    assert "988" not in turn.reply.text and turn.reply.buttons[0].payload != "crisis"
 
 
 def test_health_reply_also_gives_crisis_lines_as_a_safety_net(shipped_kb: KnowledgeBase) -> None:
