@@ -201,6 +201,14 @@ def test_a_safety_intent_the_classifier_picks_first_is_answered_whatever_the_wor
     assert route.action is action and route.intent == ("crisis" if action is Action.ANSWER else None)
 
 
+def test_a_clarification_that_could_offer_only_safety_intents_falls_back_with_them_first() -> None:
+    """ "did you mean: Health questions?" alone would misread a question no pattern caught."""
+    evidence = Evidence([("medical_advice", 0.66), ("crisis", 0.62), ("residency", 0.3)], False, None)
+    route = decide(evidence, "what is the meaning of all this", Thresholds(), frozenset({"crisis", "medical_advice"}))
+    assert route.action is Action.FALLBACK
+    assert [c.intent for c in route.candidates][:2] == ["medical_advice", "crisis"]
+
+
 def test_an_emoji_the_knowledge_names_is_read_as_its_word(mini_engine: Engine) -> None:
     assert mini_engine.route("👋🏼").intent == "greeting"
     assert mini_engine.route("🙃").action is Action.FALLBACK  # an emoji it does not name says nothing
