@@ -84,10 +84,10 @@ class Thresholds:
     agreed_lead: float = 0.35
     # A message no pattern caught is still answered as a safety intent when that intent is the classifier's
     # own first choice with at least this probability ("my plan: finish this rotation, give my cat to my
-    # sister, then go"). On two blind-written sets that nothing was fitted on (100 crisis and 100 health
-    # messages, each with 60 work questions in the same words), 0.6 caught 82 and 91 where patterns alone
-    # caught 58 and 59, for 1 more false alarm among the 120; 0.5 caught 84 and 93 but misread a dev
-    # question ("is an ADN enough or should i go straight for the BSN").
+    # sister, then go"). On tests/data/safety_check.yaml (blind-written, nothing fitted on it: 100 crisis and
+    # 100 health messages, each with 60 work questions in the same words), 0.6 catches 81 and 90 where the
+    # patterns alone catch 58 and 59, with the same 18 false alarms among the 120. 0.5 caught 2 more of each
+    # while it was chosen, but misread a dev question ("is an ADN enough or should i go straight for the BSN").
     safety_choice: float = 0.6
 
 
@@ -206,7 +206,7 @@ class Matcher:
         if safety is not None:
             candidates = (Candidate(safety, 1.0), *self._topics_also_meant(normalized, safety))
             return Route(Action.ANSWER, safety, 1.0, candidates, normalized)
-        return decide(self.evidence(normalized), normalized, self.thresholds, self._safety_ids)
+        return decide(self.evidence(normalized), normalized, self.thresholds, self._safety_ids, self._topic_ids)
 
     def safety_match(self, normalized: str) -> str | None:
         """The safety intent whose pattern the prepared message matches, if any; failing that, whose pattern
@@ -229,9 +229,7 @@ class Matcher:
         "my back hurts after long shifts, any tips?" gets the health answer and a button to wellbeing."""
         if safety_id not in self._offer_topics:
             return ()
-        above_out_of_scope = takewhile(lambda ranked: ranked[0] != OUT_OF_SCOPE, self.ranked(normalized))
-        meant = next(((i, s) for i, s in above_out_of_scope if i in self._topic_ids and s >= OFFER_AT_LEAST), None)
-        return (Candidate(meant[0], round(meant[1], 3)),) if meant else ()
+        return _also_meant(self.ranked(normalized), self._topic_ids)
 
     def ranked(self, normalized: str) -> list[tuple[str, float]]:
         """(intent, score) best first, for a prepared message; the out-of-scope pseudo-intent included."""
@@ -385,6 +383,20 @@ def _closest(query: str, phrases: list[str]) -> float:
     return best[1] / 100 if best else 0.0
 
 
+def _safety_answer(
+    safety: Candidate, ranked: list[tuple[str, float]], topic_ids: frozenset[str], normalized: str
+) -> Route:
+    return Route(Action.ANSWER, safety.intent, safety.score, (safety, *_also_meant(ranked, topic_ids)), normalized)
+
+
+def _also_meant(ranked: list[tuple[str, float]], topic_ids: frozenset[str]) -> tuple[Candidate, ...]:
+    """The topic ranked first above out of scope, if it scores OFFER_AT_LEAST (one: below an answer's score a
+    second guess is mostly noise)."""
+    above_out_of_scope = takewhile(lambda item: item[0] != OUT_OF_SCOPE, ranked)
+    meant = next(((i, s) for i, s in above_out_of_scope if i in topic_ids and s >= OFFER_AT_LEAST), None)
+    return (Candidate(meant[0], round(meant[1], 3)),) if meant else ()
+
+
 def _first_choice(probabilities: dict[str, float]) -> Choice | None:
     top = heapq.nlargest(2, probabilities.items(), key=lambda kv: kv[1])
     if not top:
@@ -410,8 +422,15 @@ def _stem_credit(phrases: dict[str, list[str]]) -> dict[str, dict[str, float]]:
     return credit
 
 
-def decide(evidence: Evidence, normalized: str, t: Thresholds, safety_ids: frozenset[str] = frozenset()) -> Route:
-    """Answer when the best intent is high and clearly ahead; clarify when middling; else fall back."""
+def decide(
+    evidence: Evidence,
+    normalized: str,
+    t: Thresholds,
+    safety_ids: frozenset[str] = frozenset(),
+    topic_ids: frozenset[str] = frozenset(),
+) -> Route:
+    """Answer when the best intent is high and clearly ahead; clarify when middling; else fall back. A safety
+    answer's other candidates are the topic it also reads as, if any (`topic_ids`: which intents are topics)."""
     ranked = evidence.ranked
     choice = evidence.choice
     # A message the classifier plainly reads as out of scope ("weather tomorrow") offers no safety intent in
@@ -422,13 +441,13 @@ def decide(evidence: Evidence, normalized: str, t: Thresholds, safety_ids: froze
     best_id, best = ranked[0] if ranked else (OUT_OF_SCOPE, 0.0)
     runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
     if choice is not None and choice.intent in safety_ids and choice.probability >= t.safety_choice:
-        return Route(Action.ANSWER, choice.intent, round(choice.probability, 3), candidates, normalized)
+        return _safety_answer(Candidate(choice.intent, round(choice.probability, 3)), ranked, topic_ids, normalized)
     if best_id == OUT_OF_SCOPE:
         return Route(Action.FALLBACK, None, round(best, 3), candidates, normalized)
     # Safety favours recall: a safety intent close enough to the message wins even when not ranked first.
     safety = next(((i, s) for i, s in ranked if i in safety_ids and s >= t.safety), None)
     if safety is not None:
-        return Route(Action.ANSWER, safety[0], round(safety[1], 3), candidates, normalized)
+        return _safety_answer(Candidate(safety[0], round(safety[1], 3)), ranked, topic_ids, normalized)
     if best_id not in safety_ids and (
         (best >= t.answer and best - runner_up >= t.margin) or _agreed(evidence, best_id, best, t)
     ):
