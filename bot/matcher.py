@@ -86,7 +86,7 @@ class Thresholds:
     # own first choice with at least this probability ("my plan: finish this rotation, give my cat to my
     # sister, then go"). On tests/data/safety_check.yaml (blind-written, nothing fitted on it: 100 crisis and
     # 100 health messages, each with 60 work questions in the same words), 0.6 catches 81 and 90 where the
-    # patterns alone catch 58 and 59, with the same 18 false alarms among the 120. 0.5 caught 2 more of each
+    # patterns alone catch 58 and 59, with the same 17 false alarms among the 120. 0.5 caught 2 more of each
     # while it was chosen, but misread a dev question ("is an ADN enough or should i go straight for the BSN").
     safety_choice: float = 0.6
 
