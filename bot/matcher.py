@@ -15,10 +15,12 @@ import heapq
 import math
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 from itertools import islice, takewhile
+from types import MappingProxyType
 from typing import NamedTuple
 
 from rapidfuzz import fuzz, process
@@ -135,8 +137,9 @@ class Matcher:
         self.prepare = Preparer(kb.synonyms, kb.emoji)
         self._safety = SafetyCheck([i for i in kb.intents if i.kind is Kind.SAFETY], kb.safety_keys)
         self._safety_ids = self._safety.intent_ids
-        self._offer_topics = frozenset(i.id for i in kb.intents if i.offer_topics)
         self._topic_ids = frozenset(i.id for i in kb.intents if i.kind is Kind.TOPIC)
+        # what each safety answer that offers topics may offer ("my back hurts after long shifts": wellbeing)
+        self._offers = {i.id: self._topic_ids for i in kb.intents if i.offer_topics}
         groups = {i.id: (*i.examples, *i.keywords) for i in kb.intents}
         groups[OUT_OF_SCOPE] = kb.out_of_scope
         self._phrases = {owner: [self.prepare(t) for t in texts] for owner, texts in groups.items()}
@@ -206,7 +209,7 @@ class Matcher:
         if safety is not None:
             candidates = (Candidate(safety, 1.0), *self._topics_also_meant(normalized, safety))
             return Route(Action.ANSWER, safety, 1.0, candidates, normalized)
-        return decide(self.evidence(normalized), normalized, self.thresholds, self._safety_ids, self._topic_ids)
+        return decide(self.evidence(normalized), normalized, self.thresholds, self._safety_ids, self._offers)
 
     def safety_match(self, normalized: str) -> str | None:
         """The safety intent whose pattern the prepared message matches, if any; failing that, whose pattern
@@ -227,9 +230,9 @@ class Matcher:
         """For a safety intent that offers them, the career topic the message also reads
         most like (one: below an answer's score a second guess is mostly noise):
         "my back hurts after long shifts, any tips?" gets the health answer and a button to wellbeing."""
-        if safety_id not in self._offer_topics:
-            return ()
-        return _also_meant(self.ranked(normalized), self._topic_ids)
+        if safety_id not in self._offers:
+            return ()  # and no need to score the message
+        return _also_meant(self.ranked(normalized), self._offers[safety_id])
 
     def ranked(self, normalized: str) -> list[tuple[str, float]]:
         """(intent, score) best first, for a prepared message; the out-of-scope pseudo-intent included."""
@@ -384,9 +387,10 @@ def _closest(query: str, phrases: list[str]) -> float:
 
 
 def _safety_answer(
-    safety: Candidate, ranked: list[tuple[str, float]], topic_ids: frozenset[str], normalized: str
+    safety: Candidate, ranked: list[tuple[str, float]], offers: Mapping[str, frozenset[str]], normalized: str
 ) -> Route:
-    return Route(Action.ANSWER, safety.intent, safety.score, (safety, *_also_meant(ranked, topic_ids)), normalized)
+    also = _also_meant(ranked, offers[safety.intent]) if safety.intent in offers else ()
+    return Route(Action.ANSWER, safety.intent, safety.score, (safety, *also), normalized)
 
 
 def _also_meant(ranked: list[tuple[str, float]], topic_ids: frozenset[str]) -> tuple[Candidate, ...]:
@@ -427,10 +431,11 @@ def decide(
     normalized: str,
     t: Thresholds,
     safety_ids: frozenset[str] = frozenset(),
-    topic_ids: frozenset[str] = frozenset(),
+    offers: Mapping[str, frozenset[str]] = MappingProxyType({}),
 ) -> Route:
     """Answer when the best intent is high and clearly ahead; clarify when middling; else fall back. A safety
-    answer's other candidates are the topic it also reads as, if any (`topic_ids`: which intents are topics)."""
+    answer's other candidates are the topic it also reads as, if its intent offers topics (`offers`: the
+    topics each such safety intent may offer), as for an answer by pattern."""
     ranked = evidence.ranked
     choice = evidence.choice
     # A message the classifier plainly reads as out of scope ("weather tomorrow") offers no safety intent in
@@ -441,13 +446,13 @@ def decide(
     best_id, best = ranked[0] if ranked else (OUT_OF_SCOPE, 0.0)
     runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
     if choice is not None and choice.intent in safety_ids and choice.probability >= t.safety_choice:
-        return _safety_answer(Candidate(choice.intent, round(choice.probability, 3)), ranked, topic_ids, normalized)
+        return _safety_answer(Candidate(choice.intent, round(choice.probability, 3)), ranked, offers, normalized)
     if best_id == OUT_OF_SCOPE:
         return Route(Action.FALLBACK, None, round(best, 3), candidates, normalized)
     # Safety favours recall: a safety intent close enough to the message wins even when not ranked first.
     safety = next(((i, s) for i, s in ranked if i in safety_ids and s >= t.safety), None)
     if safety is not None:
-        return _safety_answer(Candidate(safety[0], round(safety[1], 3)), ranked, topic_ids, normalized)
+        return _safety_answer(Candidate(safety[0], round(safety[1], 3)), ranked, offers, normalized)
     if best_id not in safety_ids and (
         (best >= t.answer and best - runner_up >= t.margin) or _agreed(evidence, best_id, best, t)
     ):

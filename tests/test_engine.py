@@ -203,11 +203,14 @@ def test_a_safety_intent_the_classifier_picks_first_is_answered_whatever_the_wor
 
 def test_a_safety_answer_offers_only_the_one_topic_it_also_reads_as() -> None:
     """As with a pattern's answer: the first topic above out of scope, if it scores OFFER_AT_LEAST."""
-    safety_ids, topic_ids = frozenset({"medical_advice"}), frozenset({"wellbeing", "residency", "usmle"})
+    safety_ids = frozenset({"medical_advice", "crisis"})
+    offers = {"medical_advice": frozenset({"wellbeing", "residency", "usmle"})}  # crisis offers none
     ranked = [("wellbeing", 0.5), ("residency", 0.48), (OUT_OF_SCOPE, 0.4), ("usmle", 0.3)]
     evidence = Evidence(ranked, True, Choice("medical_advice", 0.9, 0.8))
-    route = decide(evidence, "my back hurts after long shifts", Thresholds(), safety_ids, topic_ids)
+    route = decide(evidence, "my back hurts after long shifts", Thresholds(), safety_ids, offers)
     assert route.intent == "medical_advice" and [c.intent for c in route.candidates] == ["medical_advice", "wellbeing"]
+    crisis = decide(Evidence(ranked, True, Choice("crisis", 0.9, 0.8)), "", Thresholds(), safety_ids, offers)
+    assert [c.intent for c in crisis.candidates] == ["crisis"]
 
 
 def test_a_clarification_that_could_offer_only_safety_intents_falls_back_with_them_first() -> None:
