@@ -14,6 +14,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -124,26 +125,42 @@ def engine_router(engine: Engine) -> Callable[[str], Outcome]:
     return route
 
 
-def baseline_router(kb: KnowledgeBase, cutoff: float) -> Callable[[str], Outcome]:
-    """The naive first implementation: extractOne over every example phrase with WRatio and one cutoff."""
-    owners = {text: i.id for i in kb.intents for text in i.examples}
+BaselineBest = Callable[[str], tuple[str, float] | None]
+
+
+def baseline_best(kb: KnowledgeBase) -> BaselineBest:
+    """The naive first implementation's best example for a text: extractOne over every example phrase with
+    WRatio, as (its intent, its score) before any cutoff. Remembered per text, so that trying every cutoff on
+    dev costs one pass instead of one per cutoff (with 12,800 examples, minutes per eval)."""
+    owners = [i.id for i in kb.intents for _ in i.examples]
+    phrases = [utils.default_process(text) for i in kb.intents for text in i.examples]
+
+    @cache
+    def best(text: str) -> tuple[str, float] | None:
+        found = process.extractOne(utils.default_process(text), phrases, scorer=fuzz.WRatio, processor=None)
+        return (owners[found[2]], found[1]) if found else None
+
+    return best
+
+
+def baseline_router(kb: KnowledgeBase, cutoff: float, best: BaselineBest | None = None) -> Router:
+    """The baseline's answer: the best example's intent when its score reaches the cutoff."""
+    best = best or baseline_best(kb)
 
     def route(text: str) -> Outcome:
-        phrases = list(owners)  # rebuilt per call, as a first implementation would
-        found = process.extractOne(
-            text, phrases, scorer=fuzz.WRatio, processor=utils.default_process, score_cutoff=cutoff
-        )
-        return Outcome(Action.ANSWER, owners[found[0]]) if found else Outcome(Action.FALLBACK, None)
+        found = best(text)
+        return Outcome(Action.ANSWER, found[0]) if found and found[1] >= cutoff else Outcome(Action.FALLBACK, None)
 
     return route
 
 
-def best_baseline_cutoff(kb: KnowledgeBase, questions: list[Question]) -> float:
+def best_baseline_cutoff(kb: KnowledgeBase, questions: list[Question], best: BaselineBest | None = None) -> float:
     """The baseline's fairest single cutoff: the one that does best on the dev half."""
     dev = [q for q in questions if q.split == "dev"] or questions
+    best = best or baseline_best(kb)
 
     def merit(cutoff: float) -> float:
-        r = score(kb, dev, baseline_router(kb, cutoff))
+        r = score(kb, dev, baseline_router(kb, cutoff, best))
         return r.rate(r.topic, "correct") + r.rate(r.out_of_scope, "rejected") - 2 * r.rate(r.topic, "wrong")
 
     return max(BASELINE_CUTOFFS, key=merit)
@@ -192,13 +209,14 @@ def evaluate_command(engine: Engine, args: argparse.Namespace) -> int:
     if args.typos and args.split == "held-out":
         print("--typos works on the labelled questions: choose --split dev, test or all", file=sys.stderr)
         return 2
-    cutoff = best_baseline_cutoff(engine.kb, questions)
+    best = baseline_best(engine.kb)
+    cutoff = best_baseline_cutoff(engine.kb, questions, best)
     title = f"split {args.split}"
     if args.split == "held-out":
         chosen, ours_router, baseline_router_ = _held_out_routers(engine, cutoff)
     else:
         chosen = [q for q in questions if args.split in ("all", q.split)]
-        ours_router, baseline_router_ = engine_router(engine), baseline_router(engine.kb, cutoff)
+        ours_router, baseline_router_ = engine_router(engine), baseline_router(engine.kb, cutoff, best)
     if args.typos:
         chosen = with_typos(chosen, args.typos)
         title += f", {args.typos} misspelt cop{'y' if args.typos == 1 else 'ies'} of each message with a long word"
