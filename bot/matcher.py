@@ -87,10 +87,11 @@ class Thresholds:
     # A message no pattern caught is still answered as a safety intent when that intent is the classifier's
     # own first choice with at least this probability ("my plan: finish this rotation, give my cat to my
     # sister, then go"). On tests/data/safety_check.yaml (blind-written, nothing fitted on it: 100 crisis and
-    # 100 health messages, each with 60 work questions in the same words), 0.6 catches 81 and 90 where the
-    # patterns alone catch 58 and 59, with the same 17 false alarms among the 120. 0.5 caught 2 more of each
-    # while it was chosen, but misread a dev question ("is an ADN enough or should i go straight for the BSN").
-    safety_choice: float = 0.6
+    # 100 health messages, each with 60 work questions in the same words), 0.6 caught 81 and 90 where the
+    # patterns alone caught 58 and 59, with the same false alarms (stop 14). With stop 15's examples, 0.55
+    # and 0.5 catch 180 of the 200 where 0.6 catches 178, with no more false alarms on it, on dev or on
+    # 1,200 blind-written check messages; 0.5 had misread a dev question in stop 14.
+    safety_choice: float = 0.55
 
 
 DEFAULT_THRESHOLDS = Thresholds()
