@@ -7,7 +7,7 @@ and Telegram's limits on every button and every reply the knowledge can produce.
 from __future__ import annotations
 
 from bot.knowledge import AUDIENCES, Kind, KnowledgeBase
-from bot.normalize import Preparer
+from bot.normalize import preparer_for
 from bot.replies import (
     MAX_REPLY_CHARS,
     Button,
@@ -58,7 +58,7 @@ def _check_references(kb: KnowledgeBase, where: Places, problems: Problems) -> N
 
 
 def _check_examples(kb: KnowledgeBase, example_where: ExamplePlaces, problems: Problems) -> None:
-    prepare = Preparer(kb.synonyms, kb.emoji)
+    prepare = preparer_for(kb.synonyms, kb.emoji)
     owner_of: dict[str, tuple[str, Where]] = {}
     phrases = [(i.id, text) for i in kb.intents for text in i.examples]
     phrases += [("", text) for text in kb.out_of_scope]

@@ -27,7 +27,7 @@ from rapidfuzz import fuzz, process
 
 from bot.classifier import ClassifierState, state
 from bot.knowledge import Kind, KnowledgeBase
-from bot.normalize import Preparer, stem
+from bot.normalize import preparer_for, stem
 from bot.respell import Respeller
 from bot.safety import SafetyCheck
 
@@ -135,7 +135,7 @@ class Matcher:
 
     def __init__(self, kb: KnowledgeBase, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> None:
         self.thresholds = thresholds
-        self.prepare = Preparer(kb.synonyms, kb.emoji)
+        self.prepare = preparer_for(kb.synonyms, kb.emoji)
         self._safety = SafetyCheck([i for i in kb.intents if i.kind is Kind.SAFETY], kb.safety_keys)
         self._safety_ids = self._safety.intent_ids
         self._topic_ids = frozenset(i.id for i in kb.intents if i.kind is Kind.TOPIC)
