@@ -88,10 +88,11 @@ class Thresholds:
     # own first choice with at least this probability ("my plan: finish this rotation, give my cat to my
     # sister, then go"). On tests/data/safety_check.yaml (blind-written, nothing fitted on it: 100 crisis and
     # 100 health messages, each with 60 work questions in the same words), 0.6 caught 81 and 90 where the
-    # patterns alone caught 58 and 59, with the same false alarms (stop 14). With stop 15's examples, 0.55
-    # and 0.5 catch 180 of the 200 where 0.6 catches 178, with no more false alarms on it, on dev or on
-    # 1,200 blind-written check messages; 0.5 had misread a dev question in stop 14.
-    safety_choice: float = 0.55
+    # patterns alone caught 58 and 59, with the same false alarms (stop 14). Topic examples added since
+    # lower the classifier's safety probabilities: with stop 15's last examples 0.6 catches 176 of the 200,
+    # 0.55 178 and 0.5 180, with no more false alarms on it, on dev or on 1,400 blind-written check messages
+    # (0.5 had misread a dev question in stop 14; it no longer does).
+    safety_choice: float = 0.5
 
 
 DEFAULT_THRESHOLDS = Thresholds()

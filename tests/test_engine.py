@@ -188,7 +188,7 @@ def test_new_wording_below_the_answer_cut_off_is_answered_only_when_the_classifi
     ("choice", "action"),
     [
         (Choice("crisis", 0.7, 0.5), Action.ANSWER),  # the classifier's clear first choice is a safety intent
-        (Choice("crisis", 0.5, 0.2), Action.FALLBACK),  # below safety_choice: the usual cut-offs decide
+        (Choice("crisis", 0.4, 0.2), Action.FALLBACK),  # below safety_choice: the usual cut-offs decide
         (Choice("residency", 0.9, 0.8), Action.FALLBACK),  # a topic the classifier likes does not lift it
     ],
 )
