@@ -65,7 +65,7 @@ def _check_examples(kb: KnowledgeBase, example_where: ExamplePlaces, problems: P
     places = {key: iter(found) for key, found in example_where.items()}  # a repeated phrase: its next place
     for intent_id, text in phrases:
         place = next(places[intent_id, text])
-        key = prepare(text)
+        key = prepare.phrase(text)
         if key in owner_of:
             other, first = owner_of[key]
             label = f"`{other}`" if other else "`out_of_scope`"

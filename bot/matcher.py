@@ -144,7 +144,7 @@ class Matcher:
         self._offers = {i.id: self._topic_ids for i in kb.intents if i.offer_topics}
         groups = {i.id: (*i.examples, *i.keywords) for i in kb.intents}
         groups[OUT_OF_SCOPE] = kb.out_of_scope
-        self._phrases = {owner: [self.prepare(t) for t in texts] for owner, texts in groups.items()}
+        self._phrases = {owner: [self.prepare.phrase(t) for t in texts] for owner, texts in groups.items()}
         self._sorted = {owner: [_sort_words(p) for p in phrases] for owner, phrases in self._phrases.items()}
         self._phrases_with = {owner: _word_index(phrases) for owner, phrases in self._phrases.items()}
         self._owner_of = {p: owner for owner, phrases in self._phrases.items() for p in phrases}

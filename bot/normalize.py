@@ -115,17 +115,18 @@ class Preparer:
     def __init__(self, synonyms: Mapping[str, str], emoji: Mapping[str, str]) -> None:
         self._read_emoji = EmojiReader(emoji)
         self.expand = SynonymExpander(synonyms)  # the last step alone, for words put right afterwards
-        # The load-time checks and the matcher prepare the same 13,000 phrases; see `preparer_for`.
-        self._prepared = lru_cache(maxsize=PREPARED_KEPT)(self._prepare)
+        self._phrases: dict[str, str] = {}
 
     def __call__(self, text: str) -> str:
-        return self._prepared(text)
-
-    def _prepare(self, text: str) -> str:
         return self.expand(normalize(self._read_emoji(text)))
 
-
-PREPARED_KEPT = 65536  # above the knowledge's phrases; a long-running bot's messages cannot grow it further
+    def phrase(self, text: str) -> str:
+        """A knowledge phrase, prepared once: the load-time checks and the matcher both need the example
+        phrases (see `preparer_for`). Messages take `__call__`, so that none is kept."""
+        prepared = self._phrases.get(text)
+        if prepared is None:
+            prepared = self._phrases[text] = self(text)
+        return prepared
 
 
 @lru_cache(maxsize=4)
@@ -134,7 +135,7 @@ def _shared_preparer(synonyms: tuple[tuple[str, str], ...], emoji: tuple[tuple[s
 
 
 def preparer_for(synonyms: Mapping[str, str], emoji: Mapping[str, str]) -> Preparer:
-    """One `Preparer` per set of synonyms and emoji, so that what the checks prepared at load the matcher
+    """One `Preparer` per set of synonyms and emoji, so that the phrases the checks prepared at load the matcher
     reads back instead of preparing again (a third of start-up with 12,800 examples)."""
     return _shared_preparer(tuple(synonyms.items()), tuple(emoji.items()))
 
