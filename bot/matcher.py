@@ -79,10 +79,14 @@ class Thresholds:
     safety: float = 0.8
     coverage_weight: float = 0.4
     classifier_weight: float = 0.2  # the classifier's share of a score (0.1–0.3 measured; 0.2 best held-out)
-    # A message that names healthcare is answered below `answer` when the classifier's own first choice is
-    # the best-scored topic, with at least this probability, this far ahead of its second (see decide).
-    agreed_answer: float = 0.55
-    agreed_probability: float = 0.8
+    # A message that names healthcare, no clear answer by `answer` and `margin`, is answered with the
+    # classifier's own first choice (a topic) when it has at least this probability, this far ahead of its
+    # second, and scores at least `agreed_answer` (see _trusted_choice). Until stop 16 the choice also had to
+    # be the best-scored intent, from 0.55 and 0.8: on 1,177 blind-written check questions the rule as now
+    # answers 86.6% correctly instead of 85.1% (wrong 2.4 -> 2.5%, out-of-scope rejected 94.1% either way);
+    # held-out 82.8 -> 84.5% (wrong 2.3 -> 2.7%, rejected 90.8 -> 90.4%); dev unchanged.
+    agreed_answer: float = 0.0
+    agreed_probability: float = 0.75
     agreed_lead: float = 0.35
     # A message no pattern caught is still answered as a safety intent when that intent is the classifier's
     # own first choice with at least this probability ("my plan: finish this rotation, give my cat to my
@@ -449,16 +453,19 @@ def decide(
     runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
     if choice is not None and choice.intent in safety_ids and choice.probability >= t.safety_choice:
         return _safety_answer(Candidate(choice.intent, round(choice.probability, 3)), ranked, offers, normalized)
-    if best_id == OUT_OF_SCOPE:
+    trusted = _trusted_choice(evidence, t, safety_ids)
+    if best_id == OUT_OF_SCOPE and trusted is None:
         return Route(Action.FALLBACK, None, round(best, 3), candidates, normalized)
     # Safety favours recall: a safety intent close enough to the message wins even when not ranked first.
     safety = next(((i, s) for i, s in ranked if i in safety_ids and s >= t.safety), None)
     if safety is not None:
         return _safety_answer(Candidate(safety[0], round(safety[1], 3)), ranked, offers, normalized)
-    if best_id not in safety_ids and (
-        (best >= t.answer and best - runner_up >= t.margin) or _agreed(evidence, best_id, best, t)
-    ):
+    if best_id not in safety_ids and best_id != OUT_OF_SCOPE and best >= t.answer and best - runner_up >= t.margin:
         return Route(Action.ANSWER, best_id, round(best, 3), candidates, normalized)
+    if trusted is not None:
+        return Route(Action.ANSWER, trusted.intent, round(trusted.score, 3), candidates, normalized)
+    if best_id == OUT_OF_SCOPE:
+        return Route(Action.FALLBACK, None, round(best, 3), candidates, normalized)
     if best < t.clarify:
         return Route(Action.FALLBACK, None, round(best, 3), candidates, normalized)
     close = tuple(c for c in candidates if c.score >= max(t.clarify, best - 0.15))
@@ -469,20 +476,17 @@ def decide(
     return Route(Action.CLARIFY, None, round(best, 3), close, normalized)
 
 
-def _agreed(evidence: Evidence, best_id: str, best: float, t: Thresholds) -> bool:
-    """Whether a healthcare message's best-scored intent is also the classifier's clear first choice.
+def _trusted_choice(evidence: Evidence, t: Thresholds, safety_ids: frozenset[str]) -> Candidate | None:
+    """The classifier's own first choice, with its score, when a healthcare message may be answered with it.
 
-    Wording nobody has written before scores low on word similarity even when its topic is plain: on
-    held-out examples 259 of the 394 topic questions that fell back had the right topic first. Two kinds of
-    evidence agreeing in a message that names healthcare is the safer signal for those than a lower
-    `answer` for every message.
+    Wording nobody has written before scores low on word similarity even when its topic is plain, and the
+    best-scored intent is then often out of scope or a neighbour. In a message that names healthcare, the
+    classifier's clear first choice is the safer signal for those than a lower `answer` for every message.
     """
     choice = evidence.choice
-    return (
-        evidence.healthcare
-        and choice is not None
-        and choice.intent == best_id
-        and best >= t.agreed_answer
-        and choice.probability >= t.agreed_probability
-        and choice.lead >= t.agreed_lead
-    )
+    if not evidence.healthcare or choice is None or choice.intent in safety_ids or choice.intent == OUT_OF_SCOPE:
+        return None
+    score = dict(evidence.ranked).get(choice.intent, 0.0)
+    if score >= t.agreed_answer and choice.probability >= t.agreed_probability and choice.lead >= t.agreed_lead:
+        return Candidate(choice.intent, score)
+    return None

@@ -24,10 +24,11 @@ CLASSIFIER_WEIGHTS = (0.15, 0.2, 0.25)  # nor were 0.1 and 0.3 (0.3 checked agai
 ANSWER = tuple(x / 100 for x in range(44, 80, 3))
 MARGIN = tuple(x / 100 for x in range(0, 28, 3))
 CLARIFY = tuple(x / 100 for x in range(40, 68, 3))
-# The agreement rule (matcher._agreed) is searched only around the best combinations of the rest
-# (agreed_answer, agreed_probability, agreed_lead); "off" is a probability no classifier reaches.
+# The rule that trusts the classifier's clear choice (matcher._trusted_choice) is searched only around the
+# best combinations of the rest (agreed_answer, agreed_probability, agreed_lead); "off" is a probability no
+# classifier reaches.
 AGREEMENT_OFF = (1.01, 1.01, 1.01)
-AGREED = (AGREEMENT_OFF, *itertools.product((0.5, 0.55), (0.6, 0.7, 0.8), (0.35, 0.5)))
+AGREED = (AGREEMENT_OFF, *itertools.product((0.0, 0.5, 0.55), (0.6, 0.7, 0.75, 0.8), (0.35, 0.5)))
 BEST = 8
 FOLDS = 5
 

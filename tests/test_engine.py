@@ -166,22 +166,31 @@ def test_a_crisis_word_a_pattern_spells_in_part_is_not_put_right_out_of_the_matc
 
 
 @pytest.mark.parametrize(
-    ("healthcare", "choice", "action"),
+    ("healthcare", "choice", "answered"),
     [
-        (True, Choice("residency", 0.9, 0.6), Action.ANSWER),  # two kinds of evidence agree
-        (False, Choice("residency", 0.9, 0.6), Action.FALLBACK),  # no healthcare word: the usual cut-offs
-        (True, Choice("usmle", 0.9, 0.6), Action.FALLBACK),  # the classifier prefers another topic
-        (True, Choice("residency", 0.6, 0.1), Action.FALLBACK),  # the classifier is unsure
+        (True, Choice("residency", 0.9, 0.6), "residency"),  # the classifier's clear choice, scored first too
+        (True, Choice("usmle", 0.9, 0.6), "usmle"),  # its clear choice, though another topic is scored first
+        (False, Choice("residency", 0.9, 0.6), None),  # no healthcare word: the usual cut-offs
+        (True, Choice("residency", 0.6, 0.1), None),  # the classifier is unsure
+        (True, Choice(OUT_OF_SCOPE, 0.9, 0.6), None),  # it reads the message as out of scope
     ],
 )
-def test_new_wording_below_the_answer_cut_off_is_answered_only_when_the_classifier_agrees(
-    healthcare: bool, choice: Choice, action: Action
+def test_new_wording_below_the_answer_cut_off_is_answered_when_the_classifier_is_sure(
+    healthcare: bool, choice: Choice, answered: str | None
 ) -> None:
     """Wording no example is close to scores low on similarity even when its topic is plain."""
-    t = Thresholds(answer=0.62, margin=0.15, clarify=0.61, agreed_answer=0.55, agreed_probability=0.8, agreed_lead=0.35)
+    t = Thresholds(answer=0.62, margin=0.15, clarify=0.61, agreed_answer=0.0, agreed_probability=0.75, agreed_lead=0.35)
     evidence = Evidence([("residency", 0.57), ("usmle", 0.3)], healthcare, choice)
     route = decide(evidence, "radiographer here, how do rotations work after ten years away", t)
-    assert route.action is action and route.intent == ("residency" if action is Action.ANSWER else None)
+    assert route.intent == answered and route.action is (Action.ANSWER if answered else Action.FALLBACK)
+
+
+def test_the_classifiers_sure_choice_outweighs_an_out_of_scope_score_only_in_a_healthcare_message() -> None:
+    """ "Is it possible to do research remotely? I live rural" scores out of scope first on its words."""
+    ranked = [(OUT_OF_SCOPE, 0.45), ("research", 0.4)]
+    choice = Choice("research", 0.95, 0.9)
+    assert decide(Evidence(ranked, True, choice), "", Thresholds()).intent == "research"
+    assert decide(Evidence(ranked, False, choice), "", Thresholds()).action is Action.FALLBACK
 
 
 @pytest.mark.parametrize(
