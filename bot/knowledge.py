@@ -71,6 +71,7 @@ class Intent:
     answer: str = ""
     follow_ups: tuple[str, ...] = ()
     patterns: tuple[str, ...] = ()
+    unless: tuple[str, ...] = ()  # safety only: a match of one takes back a match of `patterns`
     show_menu: bool = False
     offer_topics: bool = False  # safety only: also offer the career topic the message reads most like
 

@@ -32,7 +32,7 @@ TOP_LEVEL = (
 )  # fmt: skip
 INTENT_KEYS = (
     "id", "title", "kind", "examples", "keywords", "negative_examples", "tips", "answer", "follow_ups",
-    "patterns", "show_menu", "offer_topics",
+    "patterns", "unless", "show_menu", "offer_topics",
 )  # fmt: skip
 TIP_KEYS = ("text", "source", "section", "audience")
 SOURCE_KEYS = ("id", "title", "file", "sections")
@@ -221,6 +221,7 @@ def _read_intent(doc: Doc, item: yaml.Node, out: _Collected) -> Intent | None:
         show_menu=doc.boolean(entries["show_menu"], "`show_menu`") if "show_menu" in entries else False,
         offer_topics=doc.boolean(entries["offer_topics"], "`offer_topics`") if "offer_topics" in entries else False,
         patterns=_read_patterns(doc, entries["patterns"], out) if "patterns" in entries else (),
+        unless=_read_patterns(doc, entries["unless"], out) if "unless" in entries else (),
         **lists,
     )
 
@@ -236,7 +237,7 @@ def _check_kind_fields(doc: Doc, entries: dict[str, yaml.Node], kind: Kind, item
             doc.error(item, f"a {kind} intent has no `answer`", "add `answer:` with the reply text")
         if "tips" in entries:
             doc.error(entries["tips"], f"a {kind} intent has `tips`", "use one `answer:` instead")
-    for key in ("patterns", "offer_topics"):
+    for key in ("patterns", "unless", "offer_topics"):
         if kind is not Kind.SAFETY and key in entries:
             doc.error(entries[key], f"only safety intents have `{key}`", f"remove `{key}:`")
 

@@ -258,20 +258,29 @@ class SafetyCheck:
             by_start.setdefault(key[:3], []).append(key)
         self._keys_by_start = by_start  # every key is 3+ characters: test only those whose start is present
         self.intent_ids = frozenset(intent.id for intent in intents)
-        self.words = pattern_words(p for intent in intents for p in intent.patterns)
+        self.words = pattern_words(p for intent in intents for p in (*intent.patterns, *intent.unless))
+        self._unless = {intent.id: intent.unless for intent in intents if intent.unless}
 
     def compile_all(self) -> None:
-        """Compile every alternative now rather than when a message first needs it."""
+        """Compile every alternative, and every `unless` pattern, now rather than when a message first needs it."""
         for _, part in self._parts:
             compiled(part)
+        for patterns in self._unless.values():
+            for pattern in patterns:
+                compiled(pattern)
 
     def match(self, normalized: str) -> str | None:
         """The first safety intent (in knowledge order) one of whose patterns matches the prepared message."""
         for index in self._to_search(normalized):
             intent_id, part = self._parts[index]
-            if compiled(part).search(normalized):
+            if compiled(part).search(normalized) and not self._taken_back(intent_id, normalized):
                 return intent_id
         return None
+
+    def _taken_back(self, intent_id: str, normalized: str) -> bool:
+        """Whether one of the intent's `unless` patterns matches: "can i give my dog ibuprofen" names a medicine
+        and asks what to take, but not for the user."""
+        return any(compiled(p).search(normalized) for p in self._unless.get(intent_id, ()))
 
     def searched(self, normalized: str) -> list[str]:
         """The alternatives `match` would search for this message if none matched, in order."""
@@ -289,4 +298,11 @@ class SafetyCheck:
     def match_every_pattern(self, normalized: str) -> str | None:
         """The same answer without the prefilter or the split: every whole pattern searched. For tests and
         benchmarks."""
-        return next((i for i, pattern in self._patterns if compiled(pattern).search(normalized)), None)
+        return next(
+            (
+                i
+                for i, pattern in self._patterns
+                if compiled(pattern).search(normalized) and not self._taken_back(i, normalized)
+            ),
+            None,
+        )

@@ -172,6 +172,27 @@ def test_a_figure_of_speech_falls_back_without_urgent_support_first(shipped_engi
     assert "988" not in turn.reply.text and turn.reply.buttons[0].payload != "crisis"
 
 
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("can i give my dog ibuprofen for his limp", None),
+        ("one of my cows has mastitis, which antibiotic works best", None),
+        ("white spots on my goldfish, what medicine", None),
+        ("my dog bit me and my hand is swollen, do i need antibiotics", "medical_advice"),
+        ("the chicken i ate was undercooked and i've been vomiting all night, what should i take", "medical_advice"),
+        ("my mom has cancer, should I defer med school a year to care for her?", None),
+        ("my mom has a fever of 39, should i take her to the ER", "medical_advice"),
+    ],
+)
+def test_an_animals_health_or_a_relatives_illness_beside_a_career_choice_is_not_a_health_question(
+    shipped_engine: Engine, text: str, intent: str | None
+) -> None:
+    """medical_advice's `unless` takes back a match about an animal or a plant; a relative's illness asked about
+    beside the user's own career ("defer med school") is a career question."""
+    matcher = shipped_engine.matcher
+    assert matcher.safety_match(matcher.prepare(text)) == intent
+
+
 def test_health_reply_also_gives_crisis_lines_as_a_safety_net(shipped_kb: KnowledgeBase) -> None:
     """A crisis message caught only by a health pattern must still reach the crisis lines."""
     answer = shipped_kb.intent("medical_advice").answer  # type: ignore[union-attr]

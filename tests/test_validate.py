@@ -81,6 +81,15 @@ def test_safety_only_fields_on_a_topic(mini_dir: Path) -> None:
     ]
 
 
+def test_unless_is_for_safety_intents_and_must_compile(mini_dir: Path) -> None:
+    edit(mini_dir / "intents.yaml", "    follow_ups: [usmle]\n", "    follow_ups: [usmle]\n    unless: ['(dog']\n")
+    assert problems_of(mini_dir) == [
+        f"{mini_dir}/intents.yaml:31: only safety intents have `unless` — remove `unless:`",
+        f"{mini_dir}/intents.yaml:31: pattern `(dog` is not a valid regular expression (missing ), unterminated "
+        "subpattern at position 0) — fix the regex",
+    ]
+
+
 def test_domain_words_must_be_a_list(mini_dir: Path) -> None:
     with (mini_dir / "texts.yaml").open("a", encoding="utf-8") as texts:
         texts.write("domain_words: nursing\n")
