@@ -52,6 +52,16 @@ def test_the_checks_and_the_matcher_share_one_preparer_that_keeps_phrases_but_no
     assert phrase == "step 2 ck prep pills" and prepare.phrase("CK prep 💊!") is phrase
     assert prepare("my private message about CK") == "my private message about step 2 ck"
     assert "my private message about CK" not in prepare._phrases
+    assert not hasattr(normalize, "cache_info")  # nor does the normaliser keep what it saw
+
+
+def test_synonyms_take_the_longest_variant_that_fits_and_only_whole_words() -> None:
+    """The variants are one trie-shaped regex; it must behave as an alternation sorted longest first."""
+    expand = SynonymExpander({"ms": "master of science", "ms3": "third year medical student", "ms 3": "ms3x"})
+    assert expand("ms3 here") == "third year medical student here"
+    assert expand("ms 3 here") == "ms3x here"
+    assert expand("an ms in nursing") == "an master of science in nursing"
+    assert expand("ms4 msx ms") == "ms4 msx master of science"
 
 
 @given(st.text())
