@@ -70,9 +70,9 @@ def normalize(text: str) -> str:
     text = text.casefold().translate(_APOSTROPHES)
     text = _strip_accents(text)
     text = _REPEATS.sub(r"\1", text)
-    words = (_expand(token) for token in _WORD_WITH_APOSTROPHE.findall(text))
-    # Expansion can only yield plain words and spaces; the final split keeps the output canonical.
-    return " ".join(_NOT_WORD.sub(" ", " ".join(words)).split())
+    joined = " ".join(_expand(token) for token in _WORD_WITH_APOSTROPHE.findall(text))
+    # Expansion yields words and single spaces; only an apostrophe left inside a word ("o'clock") needs more.
+    return " ".join(_NOT_WORD.sub(" ", joined).split()) if "'" in joined else joined
 
 
 class SynonymExpander:
