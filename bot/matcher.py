@@ -462,10 +462,8 @@ def decide(
         return _safety_answer(Candidate(safety[0], round(safety[1], 3)), ranked, offers, normalized)
     if best_id not in safety_ids and best_id != OUT_OF_SCOPE and best >= t.answer and best - runner_up >= t.margin:
         return Route(Action.ANSWER, best_id, round(best, 3), candidates, normalized)
-    if trusted is not None:
+    if trusted is not None:  # and with it, any message whose best score is out of scope ends above
         return Route(Action.ANSWER, trusted.intent, round(trusted.score, 3), candidates, normalized)
-    if best_id == OUT_OF_SCOPE:
-        return Route(Action.FALLBACK, None, round(best, 3), candidates, normalized)
     if best < t.clarify:
         return Route(Action.FALLBACK, None, round(best, 3), candidates, normalized)
     close = tuple(c for c in candidates if c.score >= max(t.clarify, best - 0.15))
