@@ -15,8 +15,9 @@ from typing import Any, TextIO
 
 from bot.classifier import FILE_NAME, ClassifierState
 from bot.engine import Engine, Turn
-from bot.loader import DEFAULT_DIR, KnowledgeError, load_knowledge
+from bot.loader import DEFAULT_DIR, PREPARED_FILE, KnowledgeError, dumps_prepared, load_knowledge
 from bot.matcher import Matcher
+from bot.normalize import Preparer, preparer_for
 from bot.replies import Button
 from bot.safety import KEYS_FILE, dumps_keys
 
@@ -237,6 +238,10 @@ def _train(args: argparse.Namespace) -> int:
         print(f"fitting the classifier needs scikit-learn ({error}): pip install -e '.[train]'", file=sys.stderr)
         return 1
     pairs = Matcher(kb).training_pairs()
+    fresh = Preparer(kb.synonyms, kb.emoji)  # not the shared one: what it holds may have been read back
+    phrases = {text: fresh(text) for text in preparer_for(kb.synonyms, kb.emoji).phrases()}
+    (directory / PREPARED_FILE).write_bytes(dumps_prepared(kb, phrases))
+    print(f"stored {len(phrases)} prepared phrases: {directory / PREPARED_FILE}")
     model = train(pairs)
     path = write(model, directory)
     print(

@@ -7,6 +7,7 @@ The only I/O in the core is here: reading the knowledge files.
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import re
 from collections.abc import Callable
@@ -19,7 +20,7 @@ import yaml
 from bot.checks import check_knowledge
 from bot.classifier import FILE_NAME, Classifier, loads
 from bot.knowledge import AUDIENCES, TEXT_KEYS, Intent, Kind, KnowledgeBase, Source, Tip
-from bot.normalize import emoji_key, normalize
+from bot.normalize import emoji_key, normalize, prepared_key, preparer_for
 from bot.pattern_parts import KEY as PARTS_KEY
 from bot.pattern_parts import PatternParts, read_parts
 from bot.safety import KEYS_FILE, Parts, compiled, loads_keys
@@ -30,6 +31,7 @@ DEFAULT_DIR = Path(__file__).resolve().parent.parent / "knowledge"
 TOP_LEVEL = (
     "sources", "intents", "synonyms", "emoji", "audiences", "out_of_scope", "domain_words", "texts", PARTS_KEY,
 )  # fmt: skip
+PREPARED_FILE = "prepared.json.gz"  # the knowledge's phrases as prepared, written by `python -m bot train`
 INTENT_KEYS = (
     "id", "title", "kind", "examples", "keywords", "negative_examples", "tips", "answer", "follow_ups",
     "patterns", "unless", "show_menu", "offer_topics",
@@ -90,6 +92,7 @@ def load_knowledge(directory: Path | str | None = None, *, classifier: bool = Tr
         safety_keys=safety_keys,
     )
     if not problems:
+        _remember_prepared(path, kb, problems)
         check_knowledge(kb, collected.where, collected.example_where, problems)
     if problems:
         raise KnowledgeError(problems.items)
@@ -100,6 +103,37 @@ def _read_classifier(directory: Path, problems: Problems) -> Classifier | None:
     """The fitted classifier stored beside the knowledge, if there is one (the matcher works without it)."""
     fix = "fit it again: `python -m bot train`"
     return _read_derived(directory / FILE_NAME, lambda data: loads(gzip.decompress(data).decode()), fix, problems)
+
+
+def _remember_prepared(directory: Path, kb: KnowledgeBase, problems: Problems) -> None:
+    """Give the shared preparer the phrases `train` prepared, if they hold for these synonyms and emoji:
+    preparing 14,000 phrases is most of start-up."""
+    fix = "write it again: `python -m bot train`"
+    stored = _read_derived(directory / PREPARED_FILE, lambda data: loads_prepared(gzip.decompress(data)), fix, problems)
+    if stored is None or stored[0] != prepared_key(kb.synonyms, kb.emoji):
+        return
+    phrases = stored[1]
+    texts = [t for intent in kb.intents for t in (*intent.examples, *intent.keywords)] + list(kb.out_of_scope)
+    # keyed by the knowledge's own strings, so the file's copies of them are let go
+    preparer_for(kb.synonyms, kb.emoji).remember({t: phrases[t] for t in texts if t in phrases})
+
+
+def loads_prepared(data: bytes) -> tuple[str, dict[str, str]]:
+    """(key, phrases) from a file `dumps_prepared` wrote; ValueError for anything else."""
+    stored = json.loads(data)
+    if not isinstance(stored, dict) or not isinstance(stored.get("phrases"), dict):
+        raise ValueError("not a table of prepared phrases")
+    phrases = stored["phrases"]
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in phrases.items()):
+        raise ValueError("not a table of prepared phrases")
+    return str(stored.get("key", "")), phrases
+
+
+def dumps_prepared(kb: KnowledgeBase, phrases: dict[str, str]) -> bytes:
+    """The file `train` writes: the phrases with what they hold for; gzip with no time, so a rewrite of the
+    same phrases gives the same bytes."""
+    table = {"key": prepared_key(kb.synonyms, kb.emoji), "phrases": dict(sorted(phrases.items()))}
+    return gzip.compress(json.dumps(table, ensure_ascii=False, separators=(",", ":")).encode(), mtime=0)
 
 
 def _read_safety_keys(directory: Path, problems: Problems) -> dict[str, Parts]:

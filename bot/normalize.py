@@ -8,6 +8,8 @@ raises on any string); `SynonymExpander` rewrites variants to their canonical ph
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import threading
 import unicodedata
@@ -147,6 +149,15 @@ class Preparer:
     def __call__(self, text: str) -> str:
         return self.expand(normalize(self._read_emoji(text)))
 
+    def remember(self, prepared: Mapping[str, str]) -> None:
+        """Take phrases prepared before (`python -m bot train` stores them, see `prepared_key`) as if this
+        preparer had prepared them."""
+        self._phrases.update(prepared)
+
+    def phrases(self) -> dict[str, str]:
+        """Every knowledge phrase prepared so far, with its prepared form."""
+        return dict(self._phrases)
+
     def phrase(self, text: str) -> str:
         """A knowledge phrase, prepared once: the load-time checks and the matcher both need the example
         phrases (see `preparer_for`). Messages take `__call__`, so that none is kept."""
@@ -154,6 +165,18 @@ class Preparer:
         if prepared is None:
             prepared = self._phrases[text] = self(text)
         return prepared
+
+
+# Raise it whenever a change here changes what a text prepares to: stored phrases of another format are ignored.
+# tests/test_knowledge_content.py checks the stored phrases against this code.
+PREPARED_FORMAT = 1
+
+
+def prepared_key(synonyms: Mapping[str, str], emoji: Mapping[str, str]) -> str:
+    """What stored prepared phrases hold for: this code's format and the knowledge's synonyms and emoji. A
+    phrase's own text is its key, so an example edited since is prepared anew and the rest still read back."""
+    described = json.dumps([PREPARED_FORMAT, sorted(synonyms.items()), sorted(emoji.items())], ensure_ascii=False)
+    return hashlib.sha256(described.encode()).hexdigest()[:16]
 
 
 @lru_cache(maxsize=4)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from collections import deque
 
 import pytest
@@ -9,7 +10,9 @@ import yaml
 
 from bot.engine import Engine
 from bot.knowledge import Kind, KnowledgeBase
+from bot.loader import PREPARED_FILE, loads_prepared
 from bot.matcher import Action
+from bot.normalize import Preparer, prepared_key
 from tests.conftest import REPO
 
 REQUIRED_SECTIONS = {
@@ -94,6 +97,16 @@ def test_out_of_date_step_2_cs_is_corrected(shipped_kb: KnowledgeBase) -> None:
 def test_crisis_reply_gives_crisis_lines(shipped_kb: KnowledgeBase) -> None:
     answer = shipped_kb.intent("crisis").answer  # type: ignore[union-attr]
     assert "988" in answer and "116 123" in answer
+
+
+def test_the_stored_prepared_phrases_are_complete_and_current(shipped_kb: KnowledgeBase) -> None:
+    """Start-up reads back what `train` prepared; a change to the normaliser must raise PREPARED_FORMAT."""
+    key, phrases = loads_prepared(gzip.decompress((REPO / "knowledge" / PREPARED_FILE).read_bytes()))
+    assert key == prepared_key(shipped_kb.synonyms, shipped_kb.emoji), "store them again: `python -m bot train`"
+    texts = [t for i in shipped_kb.intents for t in (*i.examples, *i.keywords)] + list(shipped_kb.out_of_scope)
+    assert [t for t in texts if t not in phrases] == [], "store them again: `python -m bot train`"
+    prepare = Preparer(shipped_kb.synonyms, shipped_kb.emoji)
+    assert [t for t in texts if phrases[t] != prepare(t)] == [], "raise PREPARED_FORMAT in bot/normalize.py"
 
 
 def test_every_example_routes_to_its_own_intent(shipped_engine: Engine) -> None:
