@@ -17,7 +17,7 @@ from bot.classifier import FILE_NAME, ClassifierState
 from bot.engine import Engine, Turn
 from bot.loader import DEFAULT_DIR, PREPARED_FILE, KnowledgeError, dumps_prepared, load_knowledge
 from bot.matcher import Matcher
-from bot.normalize import Preparer, preparer_for
+from bot.normalize import Preparer
 from bot.replies import Button
 from bot.safety import KEYS_FILE, dumps_keys
 
@@ -239,7 +239,7 @@ def _train(args: argparse.Namespace) -> int:
         return 1
     pairs = Matcher(kb).training_pairs()
     fresh = Preparer(kb.synonyms, kb.emoji)  # not the shared one: what it holds may have been read back
-    phrases = {text: fresh(text) for text in preparer_for(kb.synonyms, kb.emoji).phrases()}
+    phrases = {text: fresh(text) for text in kb.phrases}
     (directory / PREPARED_FILE).write_bytes(dumps_prepared(kb, phrases))
     print(f"stored {len(phrases)} prepared phrases: {directory / PREPARED_FILE}")
     model = train(pairs)

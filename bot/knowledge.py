@@ -107,6 +107,11 @@ class KnowledgeBase:
         return self._sources_by_id.get(source_id)  # type: ignore[attr-defined]
 
     @property
+    def phrases(self) -> tuple[str, ...]:
+        """Every example, keyword and out-of-scope phrase: what the matcher prepares and `train` stores prepared."""
+        return (*(t for i in self.intents for t in (*i.examples, *i.keywords)), *self.out_of_scope)
+
+    @property
     def topics(self) -> tuple[Intent, ...]:
         return tuple(i for i in self.intents if i.kind is Kind.TOPIC)
 

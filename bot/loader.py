@@ -113,9 +113,8 @@ def _remember_prepared(directory: Path, kb: KnowledgeBase, problems: Problems) -
     if stored is None or stored[0] != prepared_key(kb.synonyms, kb.emoji):
         return
     phrases = stored[1]
-    texts = [t for intent in kb.intents for t in (*intent.examples, *intent.keywords)] + list(kb.out_of_scope)
     # keyed by the knowledge's own strings, so the file's copies of them are let go
-    preparer_for(kb.synonyms, kb.emoji).remember({t: phrases[t] for t in texts if t in phrases})
+    preparer_for(kb.synonyms, kb.emoji).remember({t: phrases[t] for t in kb.phrases if t in phrases})
 
 
 def loads_prepared(data: bytes) -> tuple[str, dict[str, str]]:

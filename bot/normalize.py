@@ -154,10 +154,6 @@ class Preparer:
         preparer had prepared them."""
         self._phrases.update(prepared)
 
-    def phrases(self) -> dict[str, str]:
-        """Every knowledge phrase prepared so far, with its prepared form."""
-        return dict(self._phrases)
-
     def phrase(self, text: str) -> str:
         """A knowledge phrase, prepared once: the load-time checks and the matcher both need the example
         phrases (see `preparer_for`). Messages take `__call__`, so that none is kept."""

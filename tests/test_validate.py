@@ -204,7 +204,7 @@ def test_phrases_train_prepared_are_read_back_only_for_the_synonyms_and_emoji_th
         kb = load_knowledge(mini_dir)
         preparer = preparer_for(kb.synonyms, kb.emoji)
         assert preparer.phrase(text) == expected
-        assert "a phrase the knowledge no longer has" not in preparer.phrases()
+        assert "a phrase the knowledge no longer has" not in preparer._phrases
 
 
 @pytest.mark.usefixtures("fresh_preparers")
