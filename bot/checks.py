@@ -7,7 +7,6 @@ and Telegram's limits on every button and every reply the knowledge can produce.
 from __future__ import annotations
 
 from bot.knowledge import AUDIENCES, Kind, KnowledgeBase
-from bot.normalize import preparer_for
 from bot.replies import (
     MAX_REPLY_CHARS,
     Button,
@@ -58,14 +57,13 @@ def _check_references(kb: KnowledgeBase, where: Places, problems: Problems) -> N
 
 
 def _check_examples(kb: KnowledgeBase, example_where: ExamplePlaces, problems: Problems) -> None:
-    prepare = preparer_for(kb.synonyms, kb.emoji)
     owner_of: dict[str, tuple[str, Where]] = {}
     phrases = [(i.id, text) for i in kb.intents for text in i.examples]
     phrases += [("", text) for text in kb.out_of_scope]
     places = {key: iter(found) for key, found in example_where.items()}  # a repeated phrase: its next place
     for intent_id, text in phrases:
         place = next(places[intent_id, text])
-        key = prepare.phrase(text)
+        key = kb.prepared[text]  # the loader prepared every phrase
         if key in owner_of:
             other, first = owner_of[key]
             label = f"`{other}`" if other else "`out_of_scope`"

@@ -238,7 +238,7 @@ def _train(args: argparse.Namespace) -> int:
         print(f"fitting the classifier needs scikit-learn ({error}): pip install -e '.[train]'", file=sys.stderr)
         return 1
     pairs = Matcher(kb).training_pairs()
-    fresh = Preparer(kb.synonyms, kb.emoji)  # not the shared one: what it holds may have been read back
+    fresh = Preparer(kb.synonyms, kb.emoji)  # not `kb.prepared`: that may have been read back from the old file
     phrases = {text: fresh(text) for text in kb.phrases}
     (directory / PREPARED_FILE).write_bytes(dumps_prepared(kb, phrases))
     print(f"stored {len(phrases)} prepared phrases: {directory / PREPARED_FILE}")

@@ -95,6 +95,9 @@ class KnowledgeBase:
     classifier: Classifier | None = field(default=None, compare=False)  # fitted by `python -m bot train`
     # each safety pattern's alternatives and their keys as `python -m bot train` stored them (bot/safety.py)
     safety_keys: Mapping[str, Parts] = field(default_factory=dict, compare=False)
+    # each of `phrases` as `bot.normalize.Preparer` makes it, filled in by the loader (read back from what
+    # `python -m bot train` stored, where that still holds); the matcher prepares any phrase missing here
+    prepared: Mapping[str, str] = field(default_factory=_frozen, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_intents_by_id", {i.id: i for i in self.intents})

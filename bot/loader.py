@@ -11,7 +11,7 @@ import json
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -20,7 +20,7 @@ import yaml
 from bot.checks import check_knowledge
 from bot.classifier import FILE_NAME, Classifier, loads
 from bot.knowledge import AUDIENCES, TEXT_KEYS, Intent, Kind, KnowledgeBase, Source, Tip
-from bot.normalize import emoji_key, normalize, prepared_key, preparer_for
+from bot.normalize import Preparer, emoji_key, normalize, prepared_key
 from bot.pattern_parts import KEY as PARTS_KEY
 from bot.pattern_parts import PatternParts, read_parts
 from bot.safety import KEYS_FILE, Parts, compiled, loads_keys
@@ -92,7 +92,7 @@ def load_knowledge(directory: Path | str | None = None, *, classifier: bool = Tr
         safety_keys=safety_keys,
     )
     if not problems:
-        _remember_prepared(path, kb, problems)
+        kb = replace(kb, prepared=_prepared_phrases(path, kb, problems))
         check_knowledge(kb, collected.where, collected.example_where, problems)
     if problems:
         raise KnowledgeError(problems.items)
@@ -105,16 +105,17 @@ def _read_classifier(directory: Path, problems: Problems) -> Classifier | None:
     return _read_derived(directory / FILE_NAME, lambda data: loads(gzip.decompress(data).decode()), fix, problems)
 
 
-def _remember_prepared(directory: Path, kb: KnowledgeBase, problems: Problems) -> None:
-    """Give the shared preparer the phrases `train` prepared, if they hold for these synonyms and emoji:
-    preparing 14,000 phrases is most of start-up."""
+def _prepared_phrases(directory: Path, kb: KnowledgeBase, problems: Problems) -> dict[str, str]:
+    """Each of the knowledge's phrases prepared: read back from what `train` stored where that holds for these
+    synonyms and emoji (preparing 14,000 phrases is most of start-up), prepared now where it does not, as
+    for a phrase edited since."""
     fix = "write it again: `python -m bot train`"
     stored = _read_derived(directory / PREPARED_FILE, lambda data: loads_prepared(gzip.decompress(data)), fix, problems)
-    if stored is None or stored[0] != prepared_key(kb.synonyms, kb.emoji):
-        return
-    phrases = stored[1]
+    known = stored[1] if stored is not None and stored[0] == prepared_key(kb.synonyms, kb.emoji) else {}
+    missing = [text for text in kb.phrases if text not in known]
+    prepare = Preparer(kb.synonyms, kb.emoji) if missing else None  # compiling the synonyms costs 6 ms
     # keyed by the knowledge's own strings, so the file's copies of them are let go
-    preparer_for(kb.synonyms, kb.emoji).remember({t: phrases[t] for t in kb.phrases if t in phrases})
+    return {text: known[text] if prepare is None or text in known else prepare(text) for text in kb.phrases}
 
 
 def loads_prepared(data: bytes) -> tuple[str, dict[str, str]]:

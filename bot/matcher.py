@@ -27,7 +27,7 @@ from rapidfuzz import fuzz, process
 
 from bot.classifier import ClassifierState, state
 from bot.knowledge import Kind, KnowledgeBase
-from bot.normalize import preparer_for, stem
+from bot.normalize import Preparer, stem
 from bot.respell import Respeller
 from bot.safety import SafetyCheck
 
@@ -140,7 +140,7 @@ class Matcher:
 
     def __init__(self, kb: KnowledgeBase, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> None:
         self.thresholds = thresholds
-        self.prepare = preparer_for(kb.synonyms, kb.emoji)
+        self.prepare = Preparer(kb.synonyms, kb.emoji)
         self._safety = SafetyCheck([i for i in kb.intents if i.kind is Kind.SAFETY], kb.safety_keys)
         self._safety_ids = self._safety.intent_ids
         self._topic_ids = frozenset(i.id for i in kb.intents if i.kind is Kind.TOPIC)
@@ -148,7 +148,8 @@ class Matcher:
         self._offers = {i.id: self._topic_ids for i in kb.intents if i.offer_topics}
         groups = {i.id: (*i.examples, *i.keywords) for i in kb.intents}
         groups[OUT_OF_SCOPE] = kb.out_of_scope
-        self._phrases = {owner: [self.prepare.phrase(t) for t in texts] for owner, texts in groups.items()}
+        prepared = kb.prepared  # by the loader; a knowledge base built otherwise has its phrases prepared here
+        self._phrases = {owner: [prepared.get(t) or self.prepare(t) for t in texts] for owner, texts in groups.items()}
         self._sorted = {owner: [_sort_words(p) for p in phrases] for owner, phrases in self._phrases.items()}
         self._phrases_with = {owner: _word_index(phrases) for owner, phrases in self._phrases.items()}
         self._owner_of = {p: owner for owner, phrases in self._phrases.items() for p in phrases}

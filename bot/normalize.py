@@ -139,28 +139,15 @@ class EmojiReader:
 
 
 class Preparer:
-    """Emoji read as words, `normalize`, then synonyms: the one path both knowledge and messages take."""
+    """Emoji read as words, `normalize`, then synonyms: the one path both knowledge and messages take. It keeps
+    nothing it prepared: the knowledge's phrases are kept prepared on the `KnowledgeBase`, messages nowhere."""
 
     def __init__(self, synonyms: Mapping[str, str], emoji: Mapping[str, str]) -> None:
         self._read_emoji = EmojiReader(emoji)
         self.expand = SynonymExpander(synonyms)  # the last step alone, for words put right afterwards
-        self._phrases: dict[str, str] = {}
 
     def __call__(self, text: str) -> str:
         return self.expand(normalize(self._read_emoji(text)))
-
-    def remember(self, prepared: Mapping[str, str]) -> None:
-        """Take phrases prepared before (`python -m bot train` stores them, see `prepared_key`) as if this
-        preparer had prepared them."""
-        self._phrases.update(prepared)
-
-    def phrase(self, text: str) -> str:
-        """A knowledge phrase, prepared once: the load-time checks and the matcher both need the example
-        phrases (see `preparer_for`). Messages take `__call__`, so that none is kept."""
-        prepared = self._phrases.get(text)
-        if prepared is None:
-            prepared = self._phrases[text] = self(text)
-        return prepared
 
 
 # Raise it whenever a change here changes what a text prepares to: stored phrases of another format are ignored.
@@ -173,17 +160,6 @@ def prepared_key(synonyms: Mapping[str, str], emoji: Mapping[str, str]) -> str:
     phrase's own text is its key, so an example edited since is prepared anew and the rest still read back."""
     described = json.dumps([PREPARED_FORMAT, sorted(synonyms.items()), sorted(emoji.items())], ensure_ascii=False)
     return hashlib.sha256(described.encode()).hexdigest()[:16]
-
-
-@lru_cache(maxsize=4)
-def _shared_preparer(synonyms: tuple[tuple[str, str], ...], emoji: tuple[tuple[str, str], ...]) -> Preparer:
-    return Preparer(dict(synonyms), dict(emoji))
-
-
-def preparer_for(synonyms: Mapping[str, str], emoji: Mapping[str, str]) -> Preparer:
-    """One `Preparer` per set of synonyms and emoji, so that the phrases the checks prepared at load the matcher
-    reads back instead of preparing again (a third of start-up with 12,800 examples)."""
-    return _shared_preparer(tuple(synonyms.items()), tuple(emoji.items()))
 
 
 _STEMMERS = threading.local()  # a Snowball stemmer keeps state while it works: one per thread

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import shutil
+import types
 from pathlib import Path
 
 import pytest
@@ -132,3 +134,22 @@ def shipped_engine(shipped_kb: KnowledgeBase) -> Engine:
 def shipped_copy(tmp_path: Path) -> Path:
     """A writable copy of the shipped knowledge, for tests that break it."""
     return Path(shutil.copytree(SHIPPED, tmp_path / "knowledge"))
+
+
+def strings_reachable_from(root: object) -> set[str]:
+    """Every string the object holds, however deep (classes, modules and functions are not followed)."""
+    seen: set[int] = set()
+    strings: set[str] = set()
+    stack = [root]
+    while stack:
+        held = stack.pop()
+        if id(held) in seen or isinstance(held, type | types.ModuleType | types.FunctionType):
+            continue
+        seen.add(id(held))
+        if isinstance(held, str):
+            strings.add(held)
+        elif isinstance(held, dict):  # the gc leaves out a dict's string keys: they make no cycle
+            stack += [*held.keys(), *held.values()]
+        else:
+            stack += gc.get_referents(held)
+    return strings

@@ -12,7 +12,7 @@ from bot.english import common_words
 from bot.knowledge import KnowledgeBase
 from bot.matcher import OUT_OF_SCOPE, Action, Choice, Evidence, Matcher, Thresholds, decide
 from bot.safety import compiled
-from tests.conftest import REPO
+from tests.conftest import REPO, strings_reachable_from
 
 
 def test_a_clear_question_gets_tips_sources_and_follow_ups(mini_engine: Engine) -> None:
@@ -253,3 +253,12 @@ def test_a_fallback_puts_the_nearest_topic_first(mini_engine: Engine) -> None:
     assert [b.payload for b in near.reply.buttons] == ["usmle", "residency"]
     far = mini_engine.handle_text("step 2 nerves")  # usmle scores 0.495: too far to lead the menu
     assert [b.payload for b in far.reply.buttons] == ["residency", "usmle"]
+
+
+def test_the_engine_keeps_nothing_of_what_users_wrote(mini_engine: Engine) -> None:
+    """Sessions are the caller's to store (without message text); the engine itself holds on to no message,
+    only single words in its spelling cache ("privatest", put right or not, with no user to it)."""
+    for text in ("my privatest worry: is residency hard", "privatest plan for the usmel", "privatest hello"):
+        mini_engine.handle_text(text)
+    held = [text for text in strings_reachable_from(mini_engine) if "privatest" in text]
+    assert held == ["privatest"]

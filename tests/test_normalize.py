@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.normalize import EmojiReader, Preparer, SynonymExpander, normalize, preparer_for
+from bot.normalize import EmojiReader, Preparer, SynonymExpander, normalize
+from tests.conftest import strings_reachable_from
 
 
 def test_case_accents_punctuation_and_emoji() -> None:
@@ -43,15 +44,11 @@ def test_the_preparer_reads_emoji_before_synonyms() -> None:
     assert prepare("CK prep 💊!") == "step 2 ck prep pills"
 
 
-def test_the_checks_and_the_matcher_share_one_preparer_that_keeps_phrases_but_no_message() -> None:
-    """The knowledge's phrases are prepared once at load; what users type is not held on to."""
-    prepare = preparer_for({"ck": "step 2 ck"}, {"💊": "pills"})
-    assert preparer_for({"ck": "step 2 ck"}, {"💊": "pills"}) is prepare
-    assert preparer_for({"ck": "step 2 ck", "cs": "step 2 cs"}, {"💊": "pills"}) is not prepare
-    phrase = prepare.phrase("CK prep 💊!")
-    assert phrase == "step 2 ck prep pills" and prepare.phrase("CK prep 💊!") is phrase
-    assert prepare("my private message about CK") == "my private message about step 2 ck"
-    assert "my private message about CK" not in prepare._phrases
+def test_the_preparer_keeps_no_message() -> None:
+    """The knowledge's phrases are kept prepared on the knowledge base; what users type is not held on to."""
+    prepare = Preparer({"ck": "step 2 ck"}, {"💊": "pills"})
+    assert prepare("my private message about CK 💊") == "my private message about step 2 ck pills"
+    assert [text for text in strings_reachable_from(prepare) if "private" in text] == []
     assert not hasattr(normalize, "cache_info")  # nor does the normaliser keep what it saw
 
 

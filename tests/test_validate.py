@@ -6,14 +6,13 @@ import gzip
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.engine import Engine
 from bot.loader import PREPARED_FILE, KnowledgeError, load_knowledge
-from bot.normalize import Preparer, _shared_preparer, prepared_key, preparer_for
+from bot.normalize import Preparer, prepared_key
 from bot.safety import KEYS_FORMAT, PYTHON, dumps_keys
 from tests.conftest import REPO
 
@@ -184,30 +183,19 @@ def test_a_damaged_safety_keys_table_names_itself_and_the_fix(mini_dir: Path) ->
     assert problem.endswith("write it again: `python -m bot train`")
 
 
-@pytest.fixture
-def fresh_preparers() -> Iterator[None]:
-    """The shared preparers keep what they were given: none may carry a test's phrases into another test."""
-    _shared_preparer.cache_clear()
-    yield
-    _shared_preparer.cache_clear()
-
-
-@pytest.mark.usefixtures("fresh_preparers")
 def test_phrases_train_prepared_are_read_back_only_for_the_synonyms_and_emoji_they_hold_for(mini_dir: Path) -> None:
     kb = load_knowledge(mini_dir)
     text = kb.intents[0].examples[0]
     as_prepared_now = Preparer(kb.synonyms, kb.emoji)(text)
+    assert kb.prepared[text] == as_prepared_now and set(kb.prepared) == set(kb.phrases)  # no table: prepared now
     for key, expected in (("another key", as_prepared_now), (prepared_key(kb.synonyms, kb.emoji), "read back")):
-        _shared_preparer.cache_clear()
         table = {"key": key, "phrases": {text: "read back", "a phrase the knowledge no longer has": "x"}}
         (mini_dir / PREPARED_FILE).write_bytes(gzip.compress(json.dumps(table).encode()))
         kb = load_knowledge(mini_dir)
-        preparer = preparer_for(kb.synonyms, kb.emoji)
-        assert preparer.phrase(text) == expected
-        assert "a phrase the knowledge no longer has" not in preparer._phrases
+        assert kb.prepared[text] == expected
+        assert set(kb.prepared) == set(kb.phrases)  # the rest prepared now; nothing kept that it no longer has
 
 
-@pytest.mark.usefixtures("fresh_preparers")
 def test_a_damaged_table_of_prepared_phrases_names_itself_and_the_fix(mini_dir: Path) -> None:
     (mini_dir / PREPARED_FILE).write_bytes(gzip.compress(b'{"key": "k", "phrases": ["not", "a", "mapping"]}'))
     [problem] = problems_of(mini_dir)
