@@ -14,7 +14,7 @@ from __future__ import annotations
 import heapq
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -150,8 +150,10 @@ class Matcher:
         groups[OUT_OF_SCOPE] = kb.out_of_scope
         prepared = kb.prepared  # by the loader; a knowledge base built otherwise has its phrases prepared here
         self._phrases = {owner: [prepared.get(t) or self.prepare(t) for t in texts] for owner, texts in groups.items()}
-        self._sorted = {owner: [_sort_words(p) for p in phrases] for owner, phrases in self._phrases.items()}
-        self._phrases_with = {owner: _word_index(phrases) for owner, phrases in self._phrases.items()}
+        # each distinct phrase's content words, split once: most of what is built below starts from them (as
+        # tuples: frozensets of all 14,000 phrases raised the peak memory of start-up by 6 MB)
+        content = {p: tuple(set(p.split()) - STOPWORDS) for phrases in self._phrases.values() for p in phrases}
+        self._wordings: dict[str, _Wording] = {}  # made on first use: a third of building the matcher
         self._owner_of = {p: owner for owner, phrases in self._phrases.items() for p in phrases}
         self._negatives = {i.id: [self.prepare(t) for t in i.negative_examples] for i in kb.intents}
         self.classifier_state = state(kb.classifier, self.training_pairs())
@@ -161,20 +163,19 @@ class Matcher:
             (p, owner)
             for owner, phrases in self._phrases.items()
             for p in phrases
-            if owner in small_talk or len(set(p.split()) - STOPWORDS) <= 1
+            if owner in small_talk or len(content[p]) <= 1
         ]
         self._common_phrases = [p for p, _ in common]  # for messages of common words only; bounded by design
         self._common_owners = [owner for _, owner in common]
-        self._credit = _stem_credit(self._phrases)
+        self._credit = _stem_credit(self._phrases, content)
         # Stems that only out-of-scope phrases use ("business", "chef", "sociology") mark another field, and
         # the knowledge's domain words mark healthcare (see FIELD_PENALTY).
         self._foreign = frozenset(t for t, owners in self._credit.items() if set(owners) == {OUT_OF_SCOPE})
-        self._domain = _DomainWords([self.prepare(p) for p in kb.domain_words], self._phrases)
+        self._domain = _DomainWords([self.prepare(p) for p in kb.domain_words], self._phrases, content)
         groups_count = len(self._phrases) + 1
         self._weight = {t: math.log(groups_count / len(owners)) for t, owners in self._credit.items()}
         self._unknown_weight = math.log(groups_count * 2)
-        words = {w for phrases in self._phrases.values() for p in phrases for w in p.split()}
-        self._vocabulary = sorted(words - STOPWORDS)
+        self._vocabulary = sorted(frozenset().union(*content.values()))
         self._known = frozenset(self._vocabulary)
         self._correct = lru_cache(maxsize=8192)(self._correct_word)
         variants = frozenset(v for v in kb.synonyms if v.isalpha())  # "wanna", "kms": one word each
@@ -188,9 +189,12 @@ class Matcher:
 
     def warm_up(self) -> None:
         """Do now what the first messages would otherwise wait for: compile every safety pattern and build
-        the misspelling index (a long-running service calls this before it takes updates)."""
+        the misspelling index and the fuzzy pass's indexes (a long-running service calls this before it takes
+        updates)."""
         self._safety.compile_all()
         self._respell.warm_up()
+        for owner in self._phrases:
+            self._wording(owner)
 
     def training_pairs(self) -> list[tuple[str, str]]:
         """(intent, prepared phrase) for the classifier: every phrase, the safety intents' too (patterns catch
@@ -338,15 +342,21 @@ class Matcher:
         sorted_query, query_words = _sort_words(query), frozenset(query.split())
         similarity = {}
         for owner in owners:
-            by_order = process.extractOne(sorted_query, self._sorted[owner], scorer=fuzz.ratio)
+            wording = self._wording(owner)
+            by_order = process.extractOne(sorted_query, wording.sorted_words, scorer=fuzz.ratio)
             order_score = by_order[1] if by_order else 0.0
-            with_word = self._phrases_with[owner]
-            indices = set().union(*(with_word.get(w, ()) for w in query_words))
-            sharing = [self._phrases[owner][i] for i in indices]
+            indices = set().union(*(wording.with_word.get(w, ()) for w in query_words))
+            sharing = [wording.phrases[i] for i in indices]
             by_set = process.extractOne(query, sharing, scorer=fuzz.token_set_ratio) if sharing else None
             set_score = max(order_score, by_set[1] if by_set else 0.0)
             similarity[owner] = (order_score + set_score) / 200
         return similarity
+
+    def _wording(self, owner: str) -> _Wording:
+        wording = self._wordings.get(owner)
+        if wording is None:
+            wording = self._wordings[owner] = _Wording.of(self._phrases[owner])
+        return wording
 
     def _correct_word(self, word: str) -> str:
         if len(word) < MIN_CORRECTABLE or word in self._known or word in STOPWORDS or not word.isalpha():
@@ -361,10 +371,14 @@ class _DomainWords:
     shares the stem of "hospital", "residence" that of "residency"); a longer one ("step 1") counts only
     as the whole phrase, not word by word ("step by step")."""
 
-    def __init__(self, domain_words: list[str], phrases: dict[str, list[str]]) -> None:
+    def __init__(
+        self, domain_words: list[str], phrases: dict[str, list[str]], content: Mapping[str, tuple[str, ...]]
+    ) -> None:
         single = {w for w in domain_words if " " not in w}
         stems = frozenset(map(stem, single))
-        in_topics = {w for owner, texts in phrases.items() if owner != OUT_OF_SCOPE for t in texts for w in t.split()}
+        in_topics = frozenset().union(
+            *(content[t] for owner, texts in phrases.items() if owner != OUT_OF_SCOPE for t in texts)
+        )
         self._words = frozenset(single | {w for w in in_topics if stem(w) in stems})
         longer = sorted((w for w in domain_words if " " in w), key=len, reverse=True)
         self._phrases = re.compile(rf"\b(?:{'|'.join(map(re.escape, longer))})\b") if longer else None
@@ -375,13 +389,21 @@ class _DomainWords:
         return self._phrases is not None and self._phrases.search(text) is not None
 
 
-def _word_index(phrases: list[str]) -> dict[str, list[int]]:
-    """Each content word, with the positions of the phrases that contain it."""
-    index: dict[str, list[int]] = defaultdict(list)
-    for position, phrase in enumerate(phrases):
-        for word in set(phrase.split()) - STOPWORDS:
-            index[word].append(position)
-    return dict(index)
+class _Wording(NamedTuple):
+    """One owner's phrases as `_similarities` reads them: each with its words sorted (token_sort_ratio is
+    `ratio` of those), and each content word with the positions of the phrases that contain it."""
+
+    phrases: list[str]
+    sorted_words: list[str]
+    with_word: dict[str, list[int]]
+
+    @classmethod
+    def of(cls, phrases: list[str]) -> _Wording:
+        index: dict[str, list[int]] = defaultdict(list)
+        for position, phrase in enumerate(phrases):
+            for word in set(phrase.split()) - STOPWORDS:
+                index[word].append(position)
+        return cls(phrases, [_sort_words(p) for p in phrases], dict(index))
 
 
 def _sort_words(text: str) -> str:
@@ -394,7 +416,7 @@ def _closest(query: str, phrases: list[str]) -> float:
 
 
 def _safety_answer(
-    safety: Candidate, ranked: list[tuple[str, float]], offers: Mapping[str, frozenset[str]], normalized: str
+    safety: Candidate, ranked: list[tuple[str, float]], offers: Mapping[str, tuple[str, ...]], normalized: str
 ) -> Route:
     also = _also_meant(ranked, offers[safety.intent]) if safety.intent in offers else ()
     return Route(Action.ANSWER, safety.intent, safety.score, (safety, *also), normalized)
@@ -415,17 +437,18 @@ def _first_choice(probabilities: dict[str, float]) -> Choice | None:
     return Choice(top[0][0], top[0][1], top[0][1] - (top[1][1] if len(top) > 1 else 0.0))
 
 
-def _stem_credit(phrases: dict[str, list[str]]) -> dict[str, dict[str, float]]:
+def _stem_credit(phrases: dict[str, list[str]], content: Mapping[str, tuple[str, ...]]) -> dict[str, dict[str, float]]:
     """For each stem, the owners whose phrases use it, with credit 0–1.
 
     The owner that uses a stem most often (relative to its number of phrases) gets full credit; others get
     a share by their relative use, so "stress" points at wellbeing more than at residency.
     """
+    stems = {word: stem(word) for word in frozenset().union(*content.values()) if not word.isdigit()}
     uses: dict[str, dict[str, float]] = defaultdict(dict)
     for owner, texts in phrases.items():
-        for text in texts:
-            for term in {stem(w) for w in text.split() if w not in STOPWORDS and not w.isdigit()}:
-                uses[term][owner] = uses[term].get(owner, 0.0) + 1 / len(texts)
+        used = Counter(term for text in texts for term in {stems[w] for w in content[text] if w in stems})
+        for term, count in used.items():
+            uses[term][owner] = count / len(texts)  # the share of the owner's phrases that use the stem
     credit = {}
     for term, by_owner in uses.items():
         top = max(by_owner.values())
@@ -438,7 +461,7 @@ def decide(
     normalized: str,
     t: Thresholds,
     safety_ids: frozenset[str] = frozenset(),
-    offers: Mapping[str, frozenset[str]] = MappingProxyType({}),
+    offers: Mapping[str, tuple[str, ...]] = MappingProxyType({}),
 ) -> Route:
     """Answer when the best intent is high and clearly ahead; clarify when middling; else fall back. A safety
     answer's other candidates are the topic it also reads as, if its intent offers topics (`offers`: the

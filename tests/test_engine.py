@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from bot import matcher as matcher_module
 from bot.engine import Engine, Session
 from bot.english import common_words
 from bot.knowledge import KnowledgeBase
@@ -235,16 +236,23 @@ def test_an_emoji_the_knowledge_names_is_read_as_its_word(mini_engine: Engine) -
     assert mini_engine.route("🙃").action is Action.FALLBACK  # an emoji it does not name says nothing
 
 
-def test_after_warm_up_no_message_waits_for_a_compile_or_the_word_list(shipped_kb: KnowledgeBase) -> None:
+def test_after_warm_up_no_message_waits_for_a_compile_the_word_list_or_an_index(
+    shipped_kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
     compiled.cache_clear()
     common_words.cache_clear()
+    indexed: list[int] = []
+    build_index = matcher_module._Wording.of
+    monkeypatch.setattr(matcher_module._Wording, "of", lambda phrases: indexed.append(1) or build_index(phrases))
     matcher = Matcher(shipped_kb)
+    assert indexed == []  # the fuzzy pass's indexes are made when first needed, or by warm_up
     matcher.warm_up()
-    compiles, loads = compiled.cache_info().misses, common_words.cache_info().misses
+    compiles, loads, indexes = compiled.cache_info().misses, common_words.cache_info().misses, len(indexed)
     assert compiles >= len({p for i in shipped_kb.intents for p in i.patterns}) and loads == 1
-    for text in ("i wnat to die", "my chest hurst", "how do i find a mentr", "qwertyuiop asdfgh"):
+    assert indexes == len(shipped_kb.intents) + 1  # every intent's and the out-of-scope phrases'
+    for text in ("i wnat to die", "my chest hurst", "how do i find a mentr", "qwertyuiop asdfgh", "residency hours"):
         matcher.route(text)
-    assert (compiled.cache_info().misses, common_words.cache_info().misses) == (compiles, loads)
+    assert (compiled.cache_info().misses, common_words.cache_info().misses, len(indexed)) == (compiles, loads, indexes)
 
 
 def test_a_fallback_puts_the_nearest_topic_first(mini_engine: Engine) -> None:
