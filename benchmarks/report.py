@@ -308,8 +308,9 @@ def method_notes(results: Results) -> list[str]:
         "- Synthetic knowledge: " + " ".join(synthetic.__doc__.split("\n\n")[1].split()).removeprefix(METHOD),
         "- Routing: `Engine.route` (normalising, safety patterns, scoring, the decision; no reply) timed per "
         "message with `time.perf_counter`, one core, the distinct evaluation messages in order, repeated to the "
-        "count shown. The first-pass row is the first of those passes on its own: a fresh engine's first sight "
-        "of each message (its word-correction cache empty). Throughput = messages ÷ wall time of the loop.",
+        "count shown, on an engine warmed up as the service warms it (`Matcher.warm_up`). The first-pass row is "
+        "the first of those passes on its own: the engine's first sight of each message (its word-correction "
+        "cache empty). Throughput = messages ÷ wall time of the loop.",
         "- Naive baseline: `rapidfuzz.process.extractOne(message, all_example_phrases, scorer=fuzz.WRatio)`, the "
         "list of example phrases rebuilt from the knowledge on every call, as a first implementation would. It is "
         "timed on an evenly spaced sample of the messages, as many as fit in a few seconds per size (at "
