@@ -272,9 +272,13 @@ class Matcher:
 
     def _unless_a_negative(self, choice: Choice | None, normalized: str) -> Choice | None:
         """The classifier's choice, unless it is a safety intent and the message reads like one of that
-        intent's negative examples ("i could die of boredom in these lectures" is not a crisis)."""
+        intent's negative examples ("i could die of boredom in these lectures" is not a crisis) or matches one
+        of its `unless` patterns, which take back the classifier's choice as they take back a pattern's match
+        ("can i give my labrador ibuprofen for his limp")."""
         if choice is None or choice.intent not in self._safety_ids:
             return choice
+        if self._safety.taken_back(choice.intent, normalized):
+            return None
         negatives = self._negatives.get(choice.intent)
         return None if negatives and _closest(normalized, negatives) >= NEGATIVE_CLOSE else choice
 

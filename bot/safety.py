@@ -273,11 +273,11 @@ class SafetyCheck:
         """The first safety intent (in knowledge order) one of whose patterns matches the prepared message."""
         for index in self._to_search(normalized):
             intent_id, part = self._parts[index]
-            if compiled(part).search(normalized) and not self._taken_back(intent_id, normalized):
+            if compiled(part).search(normalized) and not self.taken_back(intent_id, normalized):
                 return intent_id
         return None
 
-    def _taken_back(self, intent_id: str, normalized: str) -> bool:
+    def taken_back(self, intent_id: str, normalized: str) -> bool:
         """Whether one of the intent's `unless` patterns matches: "can i give my dog ibuprofen" names a medicine
         and asks what to take, but not for the user."""
         return any(compiled(p).search(normalized) for p in self._unless.get(intent_id, ()))
@@ -302,7 +302,7 @@ class SafetyCheck:
             (
                 i
                 for i, pattern in self._patterns
-                if compiled(pattern).search(normalized) and not self._taken_back(i, normalized)
+                if compiled(pattern).search(normalized) and not self.taken_back(i, normalized)
             ),
             None,
         )

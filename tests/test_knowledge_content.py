@@ -206,6 +206,16 @@ def test_an_animals_health_or_a_relatives_illness_beside_a_career_choice_is_not_
     assert matcher.safety_match(matcher.prepare(text)) == intent
 
 
+def test_unless_takes_back_the_classifiers_choice_too(shipped_engine: Engine) -> None:
+    """The classifier reads an animal's dose question as a health question; `unless` takes that back as well."""
+    matcher, text = shipped_engine.matcher, "what dose of aspirin for my horse with a fever"
+    assert shipped_engine.kb.classifier is not None
+    probabilities = shipped_engine.kb.classifier.probabilities(matcher.prepare(text))
+    assert max(probabilities, key=probabilities.__getitem__) == "medical_advice"  # what is taken back
+    turn = shipped_engine.handle_text(text)
+    assert turn.intent not in ("medical_advice", "crisis") and matcher.safety_match(matcher.prepare(text)) is None
+
+
 def test_health_reply_also_gives_crisis_lines_as_a_safety_net(shipped_kb: KnowledgeBase) -> None:
     """A crisis message caught only by a health pattern must still reach the crisis lines."""
     answer = shipped_kb.intent("medical_advice").answer  # type: ignore[union-attr]
