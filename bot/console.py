@@ -1,6 +1,7 @@
 """Console chat over the core: the README's first command. No token, no network.
 
-Numbers follow the buttons of the last reply; /topics, /help, /about, /start and /quit work as in Telegram.
+Numbers follow the buttons of the last reply; /topics, /help, /about, /start, /forget and /quit work as in
+Telegram (the console keeps its session in memory only; /forget starts a new one).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from bot.engine import Engine, Session
 from bot.replies import Reply
 
 PROMPT = "you> "
-COMMANDS = "/topics  /help  /about  /quit"
+COMMANDS = "/topics  /help  /about  /forget  /quit"
 
 
 def render(reply: Reply) -> str:
@@ -40,6 +41,8 @@ def chat(engine: Engine, *, read: Callable[[str], str] = input, write: Callable[
                     "/about": engine.about, "/start": engine.welcome}  # fmt: skip
         if line in commands:
             reply = commands[line]()
+        elif line == "/forget":
+            session, reply = Session(), engine.fixed("forget_done")
         elif line.isdigit() and 1 <= int(line) <= len(reply.buttons):
             turn = engine.handle_button(reply.buttons[int(line) - 1].payload, session)
             reply, session = turn.reply, turn.session

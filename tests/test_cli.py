@@ -61,6 +61,13 @@ def test_chat_follows_numbered_buttons_and_commands(mini_dir: Path) -> None:
     assert out.rstrip().endswith("Pick a topic.\n\n  [1] Residency\n  [2] USMLE\n\nyou>")
 
 
+def test_chat_forgets_its_session_on_forget(mini_dir: Path) -> None:
+    result = run("chat", "--knowledge", str(mini_dir), stdin="what is residency like\n/forget\n/quit\n")
+    assert result.returncode == 0
+    assert "/topics  /help  /about  /forget  /quit" in result.stdout
+    assert "\nI have deleted what I stored about you.\n" in result.stdout
+
+
 def test_broken_knowledge_stops_ask_with_the_problems(mini_dir: Path) -> None:
     (mini_dir / "bad.yaml").write_text("intents: [\n")
     result = run("ask", "--knowledge", str(mini_dir), "hello")

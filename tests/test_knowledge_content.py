@@ -232,3 +232,16 @@ def test_safety_patterns_catch_their_phrasings_and_no_career_question(shipped_en
     assert missed == [], missed
     alarms = [(t, caught[t]) for t in phrasings["career"] if caught[t] is not None]
     assert alarms == [], alarms
+
+
+@pytest.mark.parametrize(
+    "text", ["forget me", "please delete my data", "do you keep my messages?", "is this chat private"]
+)
+def test_asking_what_the_bot_keeps_says_what_and_how_to_delete_it(shipped_engine: Engine, text: str) -> None:
+    turn = shipped_engine.handle_text(text)
+    assert turn.intent == "privacy" and "/forget" in turn.reply.text and "never store the text" in turn.reply.text
+
+
+@pytest.mark.parametrize("text", ["what counts as a hipaa breach", "patient confidentiality rules for new nurses"])
+def test_patients_privacy_stays_an_ethics_question(shipped_engine: Engine, text: str) -> None:
+    assert shipped_engine.handle_text(text).intent == "ethics"
