@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from bot.knowledge import Intent, Kind, KnowledgeBase
-from bot.matcher import DEFAULT_THRESHOLDS, Action, Matcher, Route, Thresholds
+from bot.matcher import DEFAULT_THRESHOLDS, STOPWORDS, Action, Matcher, Route, Thresholds
 from bot.replies import (
     TIPS_PER_REPLY,
     Reply,
@@ -26,6 +26,7 @@ from bot.replies import (
     welcome_reply,
     with_topic_buttons,
 )
+from bot.tip_finder import TipFinder
 
 MAX_MESSAGE_CHARS = 1000
 # A fallback's first buttons: of the held-out phrases that fell back, the topic scored first was the right
@@ -45,6 +46,7 @@ class Session:
     audience: str | None = None
     last_intent: str | None = None
     next_tip: int = 0
+    lead_tip: int | None = None  # the last topic's tip the question was about, shown first (bot.tip_finder)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -52,11 +54,12 @@ class Session:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Session:
         audience, last = data.get("audience"), data.get("last_intent")
-        next_tip = data.get("next_tip", 0)
+        next_tip, lead = data.get("next_tip", 0), data.get("lead_tip")
         return cls(
             audience=audience if isinstance(audience, str) else None,
             last_intent=last if isinstance(last, str) else None,
             next_tip=next_tip if isinstance(next_tip, int) and next_tip >= 0 else 0,
+            lead_tip=lead if isinstance(lead, int) and not isinstance(lead, bool) and lead >= 0 else None,
         )
 
 
@@ -86,6 +89,7 @@ class Engine:
     ) -> None:
         self.kb = kb
         self.matcher = Matcher(kb, thresholds)
+        self.tips = TipFinder(kb.topics, self.matcher.prepare, self.matcher.specificity, STOPWORDS)
         self.tips_per_reply = tips_per_reply
         self.max_message_chars = max_message_chars
 
@@ -101,6 +105,7 @@ class Engine:
         if route.action is Action.ANSWER and route.intent is not None:
             intent = self.kb.intent(route.intent)
             if intent is not None:
+                session = replace(session, lead_tip=self.tips.lead(intent.id, route.normalized))
                 turn = self._reply_for(intent, session, start=0)
                 also = tuple(c.intent for c in route.candidates if c.intent != intent.id)
                 if intent.offer_topics and also:
@@ -128,21 +133,22 @@ class Engine:
         intent = self.kb.intent(intent_id)
         if intent is None:
             return Turn(text_reply(self.kb, "stale_button", with_menu=True), session)
-        start = session.next_tip if more and session.last_intent == intent_id else 0
-        return self._reply_for(intent, session, start=start)
+        if more and session.last_intent == intent_id:  # the next page, in the order the first one had
+            return self._reply_for(intent, session, start=session.next_tip)
+        return self._reply_for(intent, replace(session, lead_tip=None), start=0)
 
     def open_topic(self, intent_id: str, session: Session = Session()) -> Turn | None:
         """A deep link such as /start residency; None when no topic has that id."""
         intent = self.kb.intent(intent_id)
         if intent is None or intent.kind is not Kind.TOPIC:
             return None
-        return self._reply_for(intent, session, start=0)
+        return self._reply_for(intent, replace(session, lead_tip=None), start=0)
 
     def _reply_for(self, intent: Intent, session: Session, *, start: int) -> Turn:
         if intent.kind is not Kind.TOPIC:
             return Turn(answer_reply(self.kb, intent), replace(session, last_intent=intent.id, next_tip=0))
         reply, next_tip = topic_reply(
-            self.kb, intent, audience=session.audience, start=start, count=self.tips_per_reply
+            self.kb, intent, audience=session.audience, start=start, count=self.tips_per_reply, lead=session.lead_tip
         )
         return Turn(reply, replace(session, last_intent=intent.id, next_tip=next_tip))
 

@@ -205,6 +205,11 @@ class Matcher:
         figures = [p for owner, phrases in self._negatives.items() if owner in self._safety_ids for p in phrases]
         return pairs + [(OUT_OF_SCOPE, p) for p in figures]
 
+    def specificity(self, term: str) -> float:
+        """How few intents' phrases use a stem: log(phrase groups / groups that use it); higher for a stem no
+        phrase has."""
+        return self._weight.get(term, self._unknown_weight)
+
     def audience(self, normalized: str) -> str | None:
         """The audience tag of a self-description ("i am a nurse", "as a pgy2") in a prepared message."""
         if self._self_description is None:

@@ -51,11 +51,14 @@ class Reply:
         return "\n\n".join(p for p in parts if p)
 
 
-def order_tips(tips: tuple[Tip, ...], audience: str | None) -> tuple[Tip, ...]:
-    """Tips for the user's audience first, then general ones, then those for other audiences.
+def order_tips(tips: tuple[Tip, ...], audience: str | None, lead: int | None = None) -> tuple[Tip, ...]:
+    """The tip at position `lead` (the one the question asked about) first, then tips for the user's audience,
+    then general ones, then those for other audiences.
 
     Without a known audience the maintainers' order stands: they put the best tip first.
     """
+    if lead is not None and 0 <= lead < len(tips):
+        return (tips[lead], *order_tips(tips[:lead] + tips[lead + 1 :], audience))
     if audience is None:
         return tips
 
@@ -83,10 +86,17 @@ def follow_up_buttons(kb: KnowledgeBase, intent: Intent) -> tuple[Button, ...]:
 
 
 def topic_reply(
-    kb: KnowledgeBase, intent: Intent, *, audience: str | None, start: int = 0, count: int = TIPS_PER_REPLY
+    kb: KnowledgeBase,
+    intent: Intent,
+    *,
+    audience: str | None,
+    start: int = 0,
+    count: int = TIPS_PER_REPLY,
+    lead: int | None = None,
 ) -> tuple[Reply, int]:
-    """A page of tips from `start`, and where the next page begins (len(tips) when none are left)."""
-    tips = order_tips(intent.tips, audience)
+    """A page of tips from `start` (in `order_tips` order), and where the next page begins (len(tips) when none
+    are left)."""
+    tips = order_tips(intent.tips, audience, lead)
     page = tips[start : start + count]
     end = start + len(page)
     buttons = list(follow_up_buttons(kb, intent))

@@ -15,6 +15,13 @@ from bot.matcher import OUT_OF_SCOPE, Action, Choice, Evidence, Matcher, Thresho
 from bot.safety import compiled
 from tests.conftest import REPO, strings_reachable_from
 
+RESIDENCY_TIPS = (
+    "Ask current residents about their call schedule.",
+    "Nurses moving into residency-style programmes should ask about preceptors.",
+    "Keep a log of procedures from day one.",
+    "Plan fellowship applications in your second year.",
+)
+
 
 def test_a_clear_question_gets_tips_sources_and_follow_ups(mini_engine: Engine) -> None:
     turn = mini_engine.handle_text("What is residency like?")
@@ -23,6 +30,21 @@ def test_a_clear_question_gets_tips_sources_and_follow_ups(mini_engine: Engine) 
     assert text.startswith("Residency\n\n• Ask current residents about their call schedule.\nSource: Source One")
     assert text.count("• ") == 3
     assert [b.payload for b in turn.reply.buttons] == ["more:residency", "usmle"]
+
+
+def test_a_question_about_one_tip_gets_it_first_and_more_tips_the_rest_once_each(mini_engine: Engine) -> None:
+    first = mini_engine.handle_text("long hours as a resident and procedures")
+    assert first.intent == "residency"
+    assert first.reply.paragraphs[0].startswith("• Keep a log of procedures from day one.")
+    more = mini_engine.handle_button("more:residency", first.session)
+    shown = [p.split("\n")[0] for p in (*first.reply.paragraphs, *more.reply.paragraphs)]
+    assert sorted(shown) == sorted(f"• {tip}" for tip in RESIDENCY_TIPS)
+
+
+def test_a_topic_opened_by_its_button_keeps_the_maintainers_order(mini_engine: Engine) -> None:
+    asked = mini_engine.handle_text("long hours as a resident and procedures")
+    opened = mini_engine.handle_button("residency", asked.session)
+    assert opened.reply.paragraphs[0].startswith(f"• {RESIDENCY_TIPS[0]}")
 
 
 def test_more_tips_shows_the_next_tips_not_the_same_ones(mini_engine: Engine) -> None:

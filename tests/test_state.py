@@ -28,11 +28,11 @@ def test_sessions_survive_closing_and_reopening(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite3"
     store: StateStore = SqliteStateStore(path)
     store.record_turn(7, Session(audience="nurse", last_intent="residency", next_tip=3), intent=None, action="text")
-    store.record_turn(7, Session(audience="nurse", last_intent="usmle", next_tip=2), intent=None, action="text")
+    store.record_turn(7, Session("nurse", "usmle", next_tip=2, lead_tip=4), intent=None, action="text")
     store.close()
     store.close()  # twice is harmless
     again = SqliteStateStore(path)
-    assert again.get_session(7) == Session(audience="nurse", last_intent="usmle", next_tip=2)
+    assert again.get_session(7) == Session(audience="nurse", last_intent="usmle", next_tip=2, lead_tip=4)
     assert again.get_session(8) == Session()
     again.close()
 
@@ -42,7 +42,7 @@ def test_sessions_hold_no_message_text(tmp_path: Path) -> None:
     store.record_turn(7, Session(audience="resident", last_intent="usmle", next_tip=3), intent="usmle", action="answer")
     with sqlite3.connect(tmp_path / "state.sqlite3") as db:
         (data,) = db.execute("SELECT data FROM sessions").fetchone()
-    assert data == '{"audience": "resident", "last_intent": "usmle", "next_tip": 3}'
+    assert data == '{"audience": "resident", "last_intent": "usmle", "lead_tip": null, "next_tip": 3}'
     store.close()
 
 
@@ -139,3 +139,9 @@ def test_a_database_from_a_newer_version_is_not_overwritten(tmp_path: Path) -> N
     assert store.get_session(1) == Session()
     store.close()
     assert len(list(tmp_path.glob("state.sqlite3.corrupt-*"))) == 1
+
+
+def test_a_session_stored_before_lead_tips_or_damaged_reads_back_safely() -> None:
+    assert Session.from_dict({"audience": "nurse", "last_intent": "usmle", "next_tip": 3}).lead_tip is None
+    for damaged in (-1, "2", True, 2.5):
+        assert Session.from_dict({"last_intent": "usmle", "lead_tip": damaged}) == Session(last_intent="usmle")
