@@ -89,7 +89,7 @@ class Engine:
     ) -> None:
         self.kb = kb
         self.matcher = Matcher(kb, thresholds)
-        self.tips = TipFinder(kb.topics, self.matcher.prepare, self.matcher.specificity, STOPWORDS)
+        self.tip_finder = TipFinder(kb.topics, self.matcher.prepare, self.matcher.specificity, STOPWORDS)
         self.tips_per_reply = tips_per_reply
         self.max_message_chars = max_message_chars
 
@@ -105,7 +105,7 @@ class Engine:
         if route.action is Action.ANSWER and route.intent is not None:
             intent = self.kb.intent(route.intent)
             if intent is not None:
-                session = replace(session, lead_tip=self.tips.lead(intent.id, route.normalized))
+                session = replace(session, lead_tip=self.tip_finder.lead(intent.id, route.normalized))
                 turn = self._reply_for(intent, session, start=0)
                 also = tuple(c.intent for c in route.candidates if c.intent != intent.id)
                 if intent.offer_topics and also:
