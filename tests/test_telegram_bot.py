@@ -100,6 +100,22 @@ def test_buttons_answer_the_query_and_more_tips_pages_on(tmp_path: Path, api: Fa
     assert [c.params["callback_query_id"] for c in api.calls("answerCallbackQuery")] == ["q-more", "q-usmle"]
 
 
+def test_the_tip_asked_about_leads_and_more_tips_keeps_that_order_across_updates(
+    tmp_path: Path, api: FakeBotApi, mini_dir: Path
+) -> None:
+    """The lead tip's place is kept in the stored session (SQLite), so the second page follows the first."""
+
+    async def scenario(bot: InProcessBot, api: FakeBotApi) -> None:
+        first = await ask(api, message(USER, "how does the match work, and fellowship later?"))
+        assert first.text.startswith("Residency\n\n• Plan fellowship applications in your second year.")
+        more = await ask(api, callback(USER, "more:residency", query_id="q-more"))
+        pages = first.text + more.text
+        tips = ("Plan fellowship", "Ask current residents", "Nurses moving into", "Keep a log of procedures")
+        assert [pages.count(tip) for tip in tips] == [1, 1, 1, 1]
+
+    run_bot(tmp_path, api, mini_dir, scenario, tips_per_reply=2)
+
+
 def test_one_users_quick_messages_are_answered_in_order_on_the_latest_session(
     tmp_path: Path, api: FakeBotApi, mini_dir: Path
 ) -> None:
