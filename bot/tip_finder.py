@@ -23,8 +23,8 @@ from collections.abc import Callable, Iterable
 from bot.knowledge import Intent
 from bot.normalize import stem
 
-MIN_SPECIFICITY = 1.0  # the matcher's weight of a word used by about nine of the 27 phrase groups
-MIN_LEAD = 1.0  # one shared word that at most two of six tips use
+MIN_SPECIFICITY = 1.0  # the matcher's weight of a word used by at most 9 of the 27 phrase groups: log(27 / 9)
+MIN_LEAD = 1.0  # one shared word that at most about a third of the topic's tips use: log(6 / 2) = 1.1
 
 
 class TipFinder:
