@@ -87,6 +87,12 @@ def _parser() -> argparse.ArgumentParser:
     _knowledge_option(evaluate)
     evaluate.set_defaults(func=_eval)
 
+    tips = sub.add_parser("eval-tips", help="measure whether answers lead with the tip the question asked about")
+    tips.add_argument("file", nargs="?", type=Path, help="tip questions YAML (default tests/data/tip_questions.yaml)")
+    tips.add_argument("--split", choices=("dev", "test", "all"), default="all")
+    _knowledge_option(tips)
+    tips.set_defaults(func=_eval_tips)
+
     unanswered = sub.add_parser(
         "unanswered", help="the questions users asked that the bot could not answer, and how they route now"
     )
@@ -249,6 +255,23 @@ def _train(args: argparse.Namespace) -> int:
         f"({len(model.features)} features, {len(model.weight_at)} weights): "
         f"{path} ({path.stat().st_size / 1024:.0f} KB, fingerprint {model.fingerprint})"
     )
+    return 0
+
+
+def _eval_tips(args: argparse.Namespace) -> int:
+    from bot.evaluate import QuestionsError
+    from bot.tip_evaluation import DEFAULT_TIP_QUESTIONS, format_tip_report, load_tip_questions, score_tips
+
+    engine = _engine(args)
+    if engine is None:
+        return 1
+    try:
+        questions = load_tip_questions(args.file or DEFAULT_TIP_QUESTIONS, engine.kb)
+    except QuestionsError as error:
+        print(error, file=sys.stderr)
+        return 2
+    chosen = [q for q in questions if args.split in ("all", q.split)]
+    print(format_tip_report(score_tips(engine, chosen), f"split {args.split}"))
     return 0
 
 

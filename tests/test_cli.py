@@ -173,6 +173,34 @@ def test_eval_typos_routes_misspelt_copies_of_the_messages_with_a_long_word(mini
     assert refused.returncode == 2 and "choose --split dev, test or all" in refused.stderr
 
 
+def test_eval_tips_counts_where_the_asked_about_tip_lands_beside_the_maintainers_order(
+    mini_dir: Path, tmp_path: Path
+) -> None:
+    tips = tmp_path / "tips.yaml"
+    tips.write_text(
+        "- text: how does the match work, and fellowship later?\n  topic: residency\n  tip: Plan fellowship\n"
+        "- text: long hours and procedures\n  topic: residency\n  tip: Keep a log\n"
+        "- text: how do I become an architect\n  topic: residency\n  tip: Ask current\n  split: test\n",
+        encoding="utf-8",
+    )
+    result = run("eval-tips", str(tips), "--knowledge", str(mini_dir))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "split all: 3 messages, 2 answered with their tip's topic (counted below)"
+    assert "asked-about tip shown first           100.0%                0.0%" in result.stdout
+    assert "... on the first page (3 tips)        100.0%               50.0%   2.00x" in result.stdout
+    dev = run("eval-tips", str(tips), "--split", "dev", "--knowledge", str(mini_dir))
+    assert dev.stdout.startswith("split dev: 2 messages, 2 answered")
+
+
+def test_eval_tips_names_the_line_of_a_tip_it_cannot_find(mini_dir: Path, tmp_path: Path) -> None:
+    tips = tmp_path / "tips.yaml"
+    tips.write_text("- text: long hours\n  topic: residency\n  tip: Keep a log\n"
+                    "- text: what now\n  topic: residency\n  tip: No such tip\n", encoding="utf-8")  # fmt: skip
+    result = run("eval-tips", str(tips), "--knowledge", str(mini_dir))
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"{tips}:4: no tip of `residency` start(s) with `No such tip` — quote more words"
+
+
 def test_unanswered_lists_what_users_asked_with_how_it_routes_now(mini_dir: Path, tmp_path: Path) -> None:
     from bot.state import SqliteStateStore
 
