@@ -90,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     tips = sub.add_parser("eval-tips", help="measure whether answers lead with the tip the question asked about")
     tips.add_argument("file", nargs="?", type=Path, help="tip questions YAML (default tests/data/tip_questions.yaml)")
     tips.add_argument("--split", choices=("dev", "test", "all"), default="all")
+    tips.add_argument("--min-first", type=float, help="fail when the asked-about tip comes first less often than this")
     _knowledge_option(tips)
     tips.set_defaults(func=_eval_tips)
 
@@ -271,7 +272,12 @@ def _eval_tips(args: argparse.Namespace) -> int:
         print(error, file=sys.stderr)
         return 2
     chosen = [q for q in questions if args.split in ("all", q.split)]
-    print(format_tip_report(score_tips(engine, chosen), f"split {args.split}"))
+    report = score_tips(engine, chosen)
+    print(format_tip_report(report, f"split {args.split}"))
+    first = report.first / report.on_topic if report.on_topic else 0.0
+    if args.min_first is not None and first < args.min_first:
+        print(f"FAIL: the asked-about tip came first for {first:.1%}, below {args.min_first:.1%}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -190,6 +190,8 @@ def test_eval_tips_counts_where_the_asked_about_tip_lands_beside_the_maintainers
     assert "... on the first page (3 tips)        100.0%               50.0%   2.00x" in result.stdout
     dev = run("eval-tips", str(tips), "--split", "dev", "--knowledge", str(mini_dir))
     assert dev.stdout.startswith("split dev: 2 messages, 2 answered")
+    gated = run("eval-tips", str(tips), "--split", "test", "--min-first", "0.5", "--knowledge", str(mini_dir))
+    assert gated.returncode == 1 and "FAIL: the asked-about tip came first for 0.0%, below 50.0%" in gated.stderr
 
 
 def test_eval_tips_names_the_line_of_a_tip_it_cannot_find(mini_dir: Path, tmp_path: Path) -> None:
