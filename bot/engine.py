@@ -27,6 +27,7 @@ from bot.replies import (
     with_topic_buttons,
 )
 from bot.tip_finder import TipFinder
+from bot.word_vectors import load as load_word_vectors
 
 MAX_MESSAGE_CHARS = 1000
 # A fallback's first buttons: of the held-out phrases that fell back, the topic scored first was the right
@@ -89,7 +90,9 @@ class Engine:
     ) -> None:
         self.kb = kb
         self.matcher = Matcher(kb, thresholds)
-        self.tip_finder = TipFinder(kb.topics, self.matcher.prepare, self.matcher.specificity, STOPWORDS)
+        self.tip_finder = TipFinder(
+            kb.topics, self.matcher.prepare, self.matcher.specificity, STOPWORDS, load_word_vectors().direction
+        )
         self.tips_per_reply = tips_per_reply
         self.max_message_chars = max_message_chars
 

@@ -245,3 +245,16 @@ def test_asking_what_the_bot_keeps_says_what_and_how_to_delete_it(shipped_engine
 @pytest.mark.parametrize("text", ["what counts as a hipaa breach", "patient confidentiality rules for new nurses"])
 def test_patients_privacy_stays_an_ethics_question(shipped_engine: Engine, text: str) -> None:
     assert shipped_engine.handle_text(text).intent == "ethics"
+
+
+@pytest.mark.parametrize(
+    ("text", "first_tip"),
+    [
+        ("Are there scholarships for med school tuition?", "Before paying fees, ask HR about tuition"),
+        ("ADN or BSN, which nursing program should I go for?", "For nursing, pick an accredited programme"),
+        ("MBA for physicians, worth it?", "Working physicians: a part-time or executive MPH"),
+        ("what is residency like", "In the US you apply through ERAS"),  # nothing specific: the maintainers' first
+    ],
+)
+def test_an_answer_leads_with_the_tip_the_question_names(shipped_engine: Engine, text: str, first_tip: str) -> None:
+    assert shipped_engine.handle_text(text).reply.paragraphs[0].startswith(f"• {first_tip}")
