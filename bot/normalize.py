@@ -65,7 +65,7 @@ def normalize(text: str) -> str:
 
     NFKC, case folding, accents, apostrophe variants, contractions, emoji and punctuation (to spaces),
     letters repeated three or more times (to one). Not cached: it sees every message, and a cache would keep
-    their text (knowledge phrases are kept once prepared, by `Preparer.phrase`).
+    their text (knowledge phrases are kept once prepared, in `KnowledgeBase.prepared`).
     """
     if not text.isascii():  # NFKC leaves ASCII as it is
         text = unicodedata.normalize("NFKC", text)
