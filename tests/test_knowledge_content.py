@@ -253,6 +253,8 @@ def test_patients_privacy_stays_an_ethics_question(shipped_engine: Engine, text:
         ("Are there scholarships for med school tuition?", "Before paying fees, ask HR about tuition"),
         ("ADN or BSN, which nursing program should I go for?", "For nursing, pick an accredited programme"),
         ("MBA for physicians, worth it?", "Working physicians: a part-time or executive MPH"),
+        ("next gen nclex study plan?", "Nurses sit the NCLEX-RN"),
+        ("how do I prepare for USMLE Step 2 CK", "Prepare for any licensing exam"),
         ("what is residency like", "In the US you apply through ERAS"),  # nothing specific: the maintainers' first
     ],
 )

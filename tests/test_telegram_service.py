@@ -29,7 +29,7 @@ from tests.telegram_updates import callback, message, sticker
 
 USER = 5150
 QUESTIONS = {  # three questions whose routing is unambiguous
-    "usmle": "how do I prepare for USMLE Step 2 CK",
+    "usmle": "any tips for the USMLE?",
     "residency": "how does the residency match work",
     "mentorship": "how do I find a mentor in medicine",
 }
