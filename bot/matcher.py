@@ -272,6 +272,8 @@ class Matcher:
             choice = self._unless_a_negative(_first_choice(probabilities), normalized)
         if exact is not None:
             scores[exact] = 1.0
+        for taken_back in [i for i in scores if i in self._safety_ids and self._safety.taken_back(i, normalized)]:
+            del scores[taken_back]  # its `unless` says the message is not that intent, however alike it reads
         ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
         return Evidence(ranked, healthcare, choice)
 

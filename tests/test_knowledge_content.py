@@ -216,6 +216,16 @@ def test_unless_takes_back_the_classifiers_choice_too(shipped_engine: Engine) ->
     assert turn.intent not in ("medical_advice", "crisis") and matcher.safety_match(matcher.prepare(text)) is None
 
 
+def test_unless_takes_back_a_health_reading_by_likeness_too(shipped_engine: Engine) -> None:
+    """Whether a condition bars a career reads much like the health examples ("i have adhd ..."), close enough
+    for the health reply by likeness alone; `unless` ("can i still be a surgeon") takes that back too."""
+    text = "I have ADHD, can I still be a surgeon?"
+    matcher = shipped_engine.matcher
+    assert matcher.safety_match(matcher.prepare(text)) is None
+    assert shipped_engine.handle_text(text).intent not in ("medical_advice", "crisis")
+    assert "medical_advice" not in dict(matcher.ranked(matcher.prepare(text)))
+
+
 def test_health_reply_also_gives_crisis_lines_as_a_safety_net(shipped_kb: KnowledgeBase) -> None:
     """A crisis message caught only by a health pattern must still reach the crisis lines."""
     answer = shipped_kb.intent("medical_advice").answer  # type: ignore[union-attr]
