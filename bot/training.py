@@ -46,9 +46,13 @@ def train(pairs: list[tuple[str, str]]) -> Classifier:
     if len(fitted.classes_) == 2:  # one row of weights for the second label; as logits, the first's are 0
         coefficients, intercepts = [[0.0] * matrix.shape[1], coefficients[0]], [0.0, intercepts[0]]
     dense = [DENSE_WEIGHT * float(w) for weights in coefficients for w in weights[len(names) :]]
-    starts, label_at, weight_at = [0], [], []
-    for weights in zip(*(row[: len(names)] for row in coefficients), strict=True):  # one row per feature
+    features, idf, starts, label_at, weight_at = [], [], [0], [], []
+    for n, weights in enumerate(zip(*(row[: len(names)] for row in coefficients), strict=True)):  # per feature
         kept = [(label, float(w)) for label, w in enumerate(weights) if abs(w) > KEEP_ABOVE]
+        if not kept:
+            continue  # a feature with no weight left only takes memory; a message's copy of it is ignored
+        features.append(names[n])
+        idf.append(unfitted.idf[n])
         label_at += [label for label, _ in kept]
         weight_at += [w for _, w in kept]
         starts.append(len(weight_at))
@@ -56,8 +60,8 @@ def train(pairs: list[tuple[str, str]]) -> Classifier:
         labels=tuple(str(label) for label in fitted.classes_),
         fingerprint=fingerprint(pairs),
         intercepts=tuple(float(b) for b in intercepts),
-        features=names,
-        idf=unfitted.idf,
+        features=tuple(features),
+        idf=tuple(idf),
         starts=tuple(starts),
         label_at=tuple(label_at),
         weight_at=tuple(weight_at),
