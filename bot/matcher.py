@@ -265,26 +265,29 @@ class Matcher:
         healthcare = self._domain.mentioned(words, corrected)
         exact = self._owner_of.get(corrected)  # a message that is one of an intent's phrases scores 1 for it
         scores = self._word_scores(words, corrected, normalized, exact, healthcare)
+        # a safety intent whose `unless` matches is not the message's, however alike it reads or the classifier
+        # judges it ("i have adhd, can i still be a surgeon?")
+        taken_back = frozenset(i for i in self._safety_ids if self._safety.taken_back(i, normalized))
         choice = None
         if self._classifier is not None:
             probabilities = self._classifier.probabilities(corrected)
             scores = self._blend(scores, probabilities)
-            choice = self._unless_a_negative(_first_choice(probabilities), normalized)
+            choice = self._unless_a_negative(_first_choice(probabilities), normalized, taken_back)
         if exact is not None:
             scores[exact] = 1.0
-        for taken_back in [i for i in scores if i in self._safety_ids and self._safety.taken_back(i, normalized)]:
-            del scores[taken_back]  # its `unless` says the message is not that intent, however alike it reads
+        for intent_id in taken_back & scores.keys():
+            del scores[intent_id]
         ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
         return Evidence(ranked, healthcare, choice)
 
-    def _unless_a_negative(self, choice: Choice | None, normalized: str) -> Choice | None:
+    def _unless_a_negative(self, choice: Choice | None, normalized: str, taken_back: frozenset[str]) -> Choice | None:
         """The classifier's choice, unless it is a safety intent and the message reads like one of that
         intent's negative examples ("i could die of boredom in these lectures" is not a crisis) or matches one
-        of its `unless` patterns, which take back the classifier's choice as they take back a pattern's match
-        ("can i give my labrador ibuprofen for his limp")."""
+        of its `unless` patterns (`taken_back`), which take back the classifier's choice as they take back a
+        pattern's match ("can i give my labrador ibuprofen for his limp")."""
         if choice is None or choice.intent not in self._safety_ids:
             return choice
-        if self._safety.taken_back(choice.intent, normalized):
+        if choice.intent in taken_back:
             return None
         negatives = self._negatives.get(choice.intent)
         return None if negatives and _closest(normalized, negatives) >= NEGATIVE_CLOSE else choice
