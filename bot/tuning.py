@@ -24,11 +24,13 @@ CLASSIFIER_WEIGHTS = (0.15, 0.2, 0.25)  # nor were 0.1 and 0.3 (0.3 checked agai
 ANSWER = tuple(x / 100 for x in range(44, 80, 3))
 MARGIN = tuple(x / 100 for x in range(0, 28, 3))
 CLARIFY = tuple(x / 100 for x in range(40, 68, 3))
-# The rule that trusts the classifier's clear choice (matcher._trusted_choice) is searched only around the
-# best combinations of the rest (agreed_answer, agreed_probability, agreed_lead); "off" is a probability no
-# classifier reaches.
+# The rules that trust the classifier's choice (matcher._trusted_choice) are searched only around the best
+# combinations of the rest: (agreed_answer, agreed_probability, agreed_lead) and (confirmed_answer,
+# confirmed_probability); "off" is a probability no classifier reaches.
 AGREEMENT_OFF = (1.01, 1.01, 1.01)
 AGREED = (AGREEMENT_OFF, *itertools.product((0.0, 0.5, 0.55), (0.6, 0.7, 0.75, 0.8), (0.35, 0.5)))
+CONFIRMATION_OFF = (1.01, 1.01)
+CONFIRMED = (CONFIRMATION_OFF, (0.55, 0.75), (0.55, 0.8), (0.5, 0.8))
 BEST = 8
 FOLDS = 5
 
@@ -129,8 +131,8 @@ def _router(scored: Scored, t: Thresholds, safety_ids: frozenset[str]) -> Callab
 
 
 def tune(kb: KnowledgeBase, questions: list[Question]) -> list[Tuned]:
-    """The best combinations, best sum of merits first: the grid with the agreement rule off, then each of
-    its best BEST with every AGREED setting."""
+    """The best combinations, best sum of merits first: the grid with the classifier's rules off, then each
+    of its best BEST with every AGREED and CONFIRMED setting."""
     dev = [q for q in questions if q.split == "dev"]
     folds = list(held_out_folds(kb, fit=kb.classifier is not None))
     held = [q for _, fold in folds for q in fold]
@@ -142,6 +144,7 @@ def tune(kb: KnowledgeBase, questions: list[Question]) -> list[Tuned]:
         return Tuned(merit(held_report), on_dev, t, _rates(held_report))
 
     off = dict(zip(("agreed_answer", "agreed_probability", "agreed_lead"), AGREEMENT_OFF, strict=True))
+    off.update(zip(("confirmed_answer", "confirmed_probability"), CONFIRMATION_OFF, strict=True))
     results, scored = [], {}
     shares = CLASSIFIER_WEIGHTS if kb.classifier is not None else (DEFAULT_THRESHOLDS.classifier_weight,)
     for weight, share in itertools.product(COVERAGE_WEIGHTS, shares):
@@ -157,10 +160,21 @@ def tune(kb: KnowledgeBase, questions: list[Question]) -> list[Tuned]:
                 results.append(judged(t, dev_scored, held_scored))
     best = sorted(results, key=Tuned.total, reverse=True)[:BEST]
     agreeing = [
-        judged(replace(r.thresholds, agreed_answer=a, agreed_probability=p, agreed_lead=lead), *scored[key])
+        judged(
+            replace(
+                r.thresholds,
+                agreed_answer=a,
+                agreed_probability=p,
+                agreed_lead=lead,
+                confirmed_answer=confirmed_answer,
+                confirmed_probability=confirmed_p,
+            ),
+            *scored[key],
+        )
         for r in best
         for key in [(r.thresholds.coverage_weight, r.thresholds.classifier_weight)]
         for a, p, lead in AGREED
+        for confirmed_answer, confirmed_p in CONFIRMED
     ]
     return sorted(agreeing, key=Tuned.total, reverse=True)
 
@@ -180,9 +194,14 @@ def print_tuning(kb: KnowledgeBase, questions: list[Question]) -> None:
             else f"agreed_answer={t.agreed_answer:.2f} agreed_probability={t.agreed_probability:.2f} "
             f"agreed_lead={t.agreed_lead:.2f}"
         )
+        confirmation = (
+            "confirmation off"
+            if t.confirmed_probability > 1
+            else f"confirmed_answer={t.confirmed_answer:.2f} confirmed_probability={t.confirmed_probability:.2f}"
+        )
         print(
             f"merit {on_held + on_dev:.3f} (held-out {on_held:.3f}, dev {on_dev:.3f}): answer={t.answer:.2f} "
             f"margin={t.margin:.2f} clarify={t.clarify:.2f} coverage_weight={t.coverage_weight:.2f} "
-            f"classifier_weight={t.classifier_weight:.2f} {agreement}; held-out correct {held.correct:.1%}, "
-            f"wrong {held.wrong:.1%}, out-of-scope rejected {held.rejected:.1%}"
+            f"classifier_weight={t.classifier_weight:.2f} {agreement} {confirmation}; "
+            f"held-out correct {held.correct:.1%}, wrong {held.wrong:.1%}, out-of-scope rejected {held.rejected:.1%}"
         )

@@ -146,8 +146,9 @@ def test_eval_tune_prints_the_best_thresholds_with_both_merits(mini_dir: Path, t
     lines = result.stdout.splitlines()
     assert len(lines) == 8
     assert all(line.startswith("merit ") and "(held-out " in line and "coverage_weight=" in line for line in lines)
-    # with no classifier the agreement settings tie; the rule switched off comes first
-    assert "agreement off" in lines[0] and "agreed_answer=0.00 agreed_probability=0.60" in lines[1]
+    # with no classifier the settings of its rules tie; both switched off come first
+    assert "agreement off confirmation off" in lines[0]
+    assert "agreement off confirmed_answer=0.55 confirmed_probability=0.75" in lines[1]
 
 
 def test_eval_held_out_routes_every_knowledge_phrase_without_its_fold(mini_dir: Path, tmp_path: Path) -> None:

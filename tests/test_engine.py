@@ -193,7 +193,9 @@ def test_a_crisis_word_a_pattern_spells_in_part_is_not_put_right_out_of_the_matc
     [
         (True, Choice("residency", 0.9, 0.6), "residency"),  # the classifier's clear choice, scored first too
         (True, Choice("usmle", 0.9, 0.6), "usmle"),  # its clear choice, though another topic is scored first
-        (False, Choice("residency", 0.9, 0.6), None),  # no healthcare word: the usual cut-offs
+        (False, Choice("usmle", 0.9, 0.6), None),  # no healthcare word, and the word scores put another first
+        (False, Choice("residency", 0.9, 0.6), "residency"),  # no healthcare word, but the word scores agree
+        (False, Choice("residency", 0.75, 0.6), None),  # they agree, but the classifier is not sure enough
         (True, Choice("residency", 0.6, 0.1), None),  # the classifier is unsure
         (True, Choice(OUT_OF_SCOPE, 0.9, 0.6), None),  # it reads the message as out of scope
     ],
@@ -206,6 +208,16 @@ def test_new_wording_below_the_answer_cut_off_is_answered_when_the_classifier_is
     evidence = Evidence([("residency", 0.57), ("usmle", 0.3)], healthcare, choice)
     route = decide(evidence, "radiographer here, how do rotations work after ten years away", t)
     assert route.intent == answered and route.action is (Action.ANSWER if answered else Action.FALLBACK)
+
+
+def test_a_sure_choice_the_word_scores_rank_first_is_answered_only_if_they_score_it_high_enough() -> None:
+    """ "Colleagues say 'touch base' and I don't catch it, how do I improve my workplace communication" names no
+    healthcare word and its words score soft skills first, but not far enough ahead of the rest."""
+    choice = Choice("soft_skills", 0.95, 0.9)
+    close = [("soft_skills", 0.59), ("leadership", 0.5)]
+    assert decide(Evidence(close, False, choice), "", Thresholds()).intent == "soft_skills"
+    low = [("soft_skills", 0.5), ("leadership", 0.45)]  # below confirmed_answer
+    assert decide(Evidence(low, False, choice), "", Thresholds()).action is Action.FALLBACK
 
 
 def test_the_classifiers_sure_choice_outweighs_an_out_of_scope_score_only_in_a_healthcare_message() -> None:
