@@ -220,6 +220,15 @@ def test_a_sure_choice_the_word_scores_rank_first_is_answered_only_if_they_score
     assert decide(Evidence(low, False, choice), "", Thresholds()).action is Action.FALLBACK
 
 
+def test_a_message_naming_no_healthcare_word_needs_a_higher_score() -> None:
+    """ "I manage a retail store, how do I become a better leader" reads like the leadership topic."""
+    ranked = [("leadership", 0.64), ("soft_skills", 0.3)]
+    assert decide(Evidence(ranked, True), "", Thresholds()).intent == "leadership"
+    assert decide(Evidence(ranked, False, unnamed_domain=True), "", Thresholds()).action is Action.FALLBACK
+    higher = [("leadership", 0.7), ("soft_skills", 0.3)]
+    assert decide(Evidence(higher, False, unnamed_domain=True), "", Thresholds()).intent == "leadership"
+
+
 def test_the_classifiers_sure_choice_outweighs_an_out_of_scope_score_only_in_a_healthcare_message() -> None:
     """ "Is it possible to do research remotely? I live rural" scores out of scope first on its words."""
     ranked = [(OUT_OF_SCOPE, 0.45), ("research", 0.4)]
