@@ -26,7 +26,7 @@ DEFAULT_STATE = Path("state/medcareer.sqlite3")  # the config's default `state_p
 # glibc's malloc raises its mmap threshold to the size of each large block freed, up to 32 MB. Loading frees
 # blocks of megabytes (the decompressed classifier and prepared phrases), so every later block below that
 # size comes from the heap, and what loading frees there stays in the process: peak RSS of `ask` 78.5 MB,
-# 72.0 MB with the threshold held at glibc's own starting value (512 KiB measured the same, 4 MiB 79.3 MB).
+# 71.5 MB with the threshold held at glibc's own starting value (512 KiB measured the same, 4 MiB 79.3 MB).
 M_MMAP_THRESHOLD = -3  # mallopt's parameter number in malloc.h
 MMAP_THRESHOLD = 128 * 1024
 

@@ -13,8 +13,8 @@ maintainers' order. Among the tips that may lead, the shared words' weights are 
 meaning (the word vectors' direction, `bot/word_vectors.py`) each tip is to the question than the topic's
 tips are on average, and the clear best leads.
 Measured by `python -m bot eval-tips` (messages written for one tip each, tests/data/tip_questions.yaml): of
-those answered with their tip's topic, the tip asked about is shown first for 56.8% of the `test` half (the
-maintainers' order: 19.8%) and on the first page for 80.2% (60.4%; stop 18's knowledge). Chosen on the `dev`
+those answered with their tip's topic, the tip asked about is shown first for 54.1% of the `test` half (the
+maintainers' order: 19.8%) and on the first page for 78.4% (60.4%; stop 19's knowledge). Chosen on the `dev`
 half (stop 17), where the shared words alone showed it first for 54.7% (MIN_SPECIFICITY 0.4; 1.0: 47.2%, 0.25:
 55.7%, 0: 53.8%) and with their meaning 59.4% (MEANING_WEIGHT 5, 10 and 20 alike). Letting meaning alone
 choose a lead scored higher still on these messages (70.8%), but then nearly every answer led with some tip:
