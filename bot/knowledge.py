@@ -70,6 +70,7 @@ class Intent:
     tips: tuple[Tip, ...] = ()
     answer: str = ""
     follow_ups: tuple[str, ...] = ()
+    note: str = ""  # topics only: a line that ends every page of the topic's tips
     patterns: tuple[str, ...] = ()
     unless: tuple[str, ...] = ()  # safety only: a match of one takes back a match of `patterns`
     show_menu: bool = False

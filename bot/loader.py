@@ -34,7 +34,7 @@ TOP_LEVEL = (
 PREPARED_FILE = "prepared.json.gz"  # the knowledge's phrases as prepared, written by `python -m bot train`
 INTENT_KEYS = (
     "id", "title", "kind", "examples", "keywords", "negative_examples", "tips", "answer", "follow_ups",
-    "patterns", "unless", "show_menu", "offer_topics",
+    "note", "patterns", "unless", "show_menu", "offer_topics",
 )  # fmt: skip
 TIP_KEYS = ("text", "source", "section", "audience")
 SOURCE_KEYS = ("id", "title", "file", "sections")
@@ -254,6 +254,7 @@ def _read_intent(doc: Doc, item: yaml.Node, out: _Collected) -> Intent | None:
         examples=tuple(text for text, _ in examples),
         tips=_read_tips(doc, entries["tips"], intent_id, out) if "tips" in entries else (),
         answer=(doc.string(entries["answer"], "`answer`") or "") if "answer" in entries else "",
+        note=(doc.string(entries["note"], "`note`") or "") if "note" in entries else "",
         show_menu=doc.boolean(entries["show_menu"], "`show_menu`") if "show_menu" in entries else False,
         offer_topics=doc.boolean(entries["offer_topics"], "`offer_topics`") if "offer_topics" in entries else False,
         patterns=_read_patterns(doc, entries["patterns"], out) if "patterns" in entries else (),
@@ -273,6 +274,8 @@ def _check_kind_fields(doc: Doc, entries: dict[str, yaml.Node], kind: Kind, item
             doc.error(item, f"a {kind} intent has no `answer`", "add `answer:` with the reply text")
         if "tips" in entries:
             doc.error(entries["tips"], f"a {kind} intent has `tips`", "use one `answer:` instead")
+    if kind is not Kind.TOPIC and "note" in entries:
+        doc.error(entries["note"], f"a {kind} intent has a `note`", "put the line in its `answer`")
     for key in ("patterns", "unless", "offer_topics"):
         if kind is not Kind.SAFETY and key in entries:
             doc.error(entries[key], f"only safety intents have `{key}`", f"remove `{key}:`")

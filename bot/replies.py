@@ -94,17 +94,18 @@ def topic_reply(
     count: int = TIPS_PER_REPLY,
     lead: int | None = None,
 ) -> tuple[Reply, int]:
-    """A page of tips from `start` (in `order_tips` order), and where the next page begins (len(tips) when none
-    are left)."""
+    """A page of tips from `start` (in `order_tips` order) ending with the topic's note, if it has one, and
+    where the next page begins (len(tips) when none are left)."""
     tips = order_tips(intent.tips, audience, lead)
     page = tips[start : start + count]
     end = start + len(page)
     buttons = list(follow_up_buttons(kb, intent))
     if end < len(tips):
         buttons.insert(0, Button(kb.text("more_tips"), intent.id, more=True))
-    if not page:
-        return Reply((kb.text("no_more_tips"),), heading=intent.title, buttons=tuple(buttons)), end
-    return Reply(tuple(format_tip(kb, t) for t in page), heading=intent.title, buttons=tuple(buttons)), end
+    paragraphs = tuple(format_tip(kb, t) for t in page) if page else (kb.text("no_more_tips"),)
+    if intent.note:
+        paragraphs = (*paragraphs, intent.note)
+    return Reply(paragraphs, heading=intent.title, buttons=tuple(buttons)), end
 
 
 def answer_reply(kb: KnowledgeBase, intent: Intent) -> Reply:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +12,7 @@ from bot import matcher as matcher_module
 from bot.engine import Engine, Session
 from bot.english import common_words
 from bot.knowledge import KnowledgeBase
+from bot.loader import load_knowledge
 from bot.matcher import OUT_OF_SCOPE, Action, Choice, Evidence, Matcher, Thresholds, decide
 from bot.safety import compiled
 from tests.conftest import REPO, strings_reachable_from
@@ -53,6 +55,19 @@ def test_more_tips_shows_the_next_tips_not_the_same_ones(mini_engine: Engine) ->
     assert "Plan fellowship applications in your second year." in more.reply.text
     assert "Ask current residents" not in more.reply.text
     assert [b.payload for b in more.reply.buttons] == ["usmle"]
+
+
+def test_a_topics_note_ends_every_page_of_its_tips(mini_dir: Path) -> None:
+    note = "If stress turns into thoughts of harming yourself, call or text 988 now."
+    path = mini_dir / "intents.yaml"
+    with_note = path.read_text().replace("    follow_ups: [usmle]\n", f"    follow_ups: [usmle]\n    note: {note}\n", 1)
+    path.write_text(with_note)
+    engine = Engine(load_knowledge(mini_dir))
+    first = engine.handle_text("what is residency like")
+    more = engine.handle_button("more:residency", first.session)
+    assert first.reply.paragraphs[-1] == note and first.reply.text.count("• ") == 3
+    assert more.reply.paragraphs[-1] == note and more.reply.text.count(note) == 1
+    assert note not in engine.handle_text("best question bank for the boards").reply.text
 
 
 def test_audience_puts_matching_tips_first_and_is_remembered(mini_engine: Engine) -> None:

@@ -99,6 +99,14 @@ def test_crisis_reply_gives_crisis_lines(shipped_kb: KnowledgeBase) -> None:
     assert "988" in answer and "116 123" in answer
 
 
+def test_every_page_of_wellbeing_tips_ends_with_the_crisis_lines(shipped_engine: Engine) -> None:
+    """Despair told in burnout's words may reach the wellbeing tips rather than the crisis reply."""
+    first = shipped_engine.handle_text("i dread every shift and i'm running on empty")
+    assert first.intent == "wellbeing"
+    pages = [first.reply, shipped_engine.handle_button("more:wellbeing", first.session).reply]
+    assert all("988" in p.paragraphs[-1] and "116 123" in p.paragraphs[-1] for p in pages)
+
+
 def test_the_stored_prepared_phrases_are_complete_and_current(shipped_kb: KnowledgeBase) -> None:
     """Start-up reads back what `train` prepared; a change to the normaliser must raise PREPARED_FORMAT."""
     key, phrases = loads_prepared(gzip.decompress((REPO / "knowledge" / PREPARED_FILE).read_bytes()))

@@ -83,6 +83,13 @@ def test_safety_only_fields_on_a_topic(mini_dir: Path) -> None:
     ]
 
 
+def test_a_note_is_for_topics_only(mini_dir: Path) -> None:
+    edit(mini_dir / "intents.yaml", "    examples: [hi, hello, good morning]\n", "    examples: [hi]\n    note: Hi\n")
+    assert problems_of(mini_dir) == [
+        f"{mini_dir}/intents.yaml:48: a conversation intent has a `note` — put the line in its `answer`"
+    ]
+
+
 def test_unless_is_for_safety_intents_and_must_compile(mini_dir: Path) -> None:
     edit(mini_dir / "intents.yaml", "    follow_ups: [usmle]\n", "    follow_ups: [usmle]\n    unless: ['(dog']\n")
     assert problems_of(mini_dir) == [
