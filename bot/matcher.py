@@ -504,6 +504,8 @@ def decide(
     trusted = _trusted_choice(evidence, t, safety_ids)
     if best_id == OUT_OF_SCOPE and trusted is None:
         return Route(Action.FALLBACK, None, round(best, 3), candidates, normalized)
+    if best >= 1.0 and best_id not in safety_ids:  # the message is one of the intent's own phrases ("goodbye")
+        return Route(Action.ANSWER, best_id, 1.0, candidates, normalized)
     # Safety favours recall: a safety intent close enough to the message wins even when not ranked first.
     safety = next(((i, s) for i, s in ranked if i in safety_ids and s >= t.safety), None)
     if safety is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -282,6 +283,16 @@ def test_a_safety_answer_offers_only_the_one_topic_it_also_reads_as() -> None:
     assert route.intent == "medical_advice" and [c.intent for c in route.candidates] == ["medical_advice", "wellbeing"]
     crisis = decide(Evidence(ranked, True, Choice("crisis", 0.9, 0.8)), "", Thresholds(), safety_ids, offers)
     assert [c.intent for c in crisis.candidates] == ["crisis"]
+
+
+def test_a_message_that_is_an_intents_own_phrase_is_its_however_near_a_safety_intent(shipped_kb: KnowledgeBase) -> None:
+    """On word scores alone (a classifier `train` has not refitted yet), "goodbye" was near enough to crisis
+    examples such as "i wrote goodbye notes to my family" to get the crisis reply."""
+    ranked = [("goodbye", 1.0), ("crisis", 0.802)]
+    route = decide(Evidence(ranked, False), "goodbye", Thresholds(), frozenset({"crisis"}))
+    assert route.action is Action.ANSWER and route.intent == "goodbye"
+    untrained = Engine(dataclasses.replace(shipped_kb, classifier=None))
+    assert [untrained.route(t).intent for t in ("goodbye", "bye", "thanks")] == ["goodbye", "goodbye", "thanks"]
 
 
 def test_a_clarification_that_could_offer_only_safety_intents_falls_back_with_them_first() -> None:
