@@ -29,6 +29,7 @@ TEXT_KEYS = (
     "disclaimer",
     "fallback",
     "fallback_safety",
+    "fallback_near",
     "clarify",
     "clarify_one",
     "menu",

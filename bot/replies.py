@@ -134,9 +134,9 @@ def menu_reply(kb: KnowledgeBase, lead: str = "") -> Reply:
 
 
 def fallback_reply(kb: KnowledgeBase, near: tuple[Intent, ...] = ()) -> Reply:
-    """The topic menu with the intents the message came nearest to first; when one of them is a safety intent,
-    a gentler lead."""
-    lead = "fallback_safety" if any(i.kind is Kind.SAFETY for i in near) else "fallback"
+    """The topic menu with the intents the message came nearest to first, and a lead that says so; when one
+    of them is a safety intent, a gentler lead."""
+    lead = "fallback_safety" if any(i.kind is Kind.SAFETY for i in near) else "fallback_near" if near else "fallback"
     reply = menu_reply(kb, kb.text(lead))
     first = tuple(Button(i.title, i.id) for i in near)
     rest = tuple(b for b in reply.buttons if b not in first)

@@ -22,6 +22,7 @@ texts:
   disclaimer: Career guidance only, not medical advice.
   fallback: I can only help with careers in medicine and healthcare.
   fallback_safety: If this is about your health or how you are coping, the first button is for that.
+  fallback_near: If this is about a career in medicine, the nearest topics come first.
   clarify: "Did you mean one of these?"
   clarify_one: "Did you mean this?"
   menu: Pick a topic.

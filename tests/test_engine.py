@@ -331,8 +331,10 @@ def test_a_fallback_puts_the_nearest_topic_first(mini_engine: Engine) -> None:
     near = mini_engine.handle_text("prepare for boards abroad")  # usmle scores 0.585: below an answer
     assert near.route is not None and near.route.action is Action.FALLBACK
     assert [b.payload for b in near.reply.buttons] == ["usmle", "residency"]
+    assert near.reply.paragraphs[0] == "If this is about a career in medicine, the nearest topics come first."
     far = mini_engine.handle_text("step 2 nerves")  # usmle scores 0.495: too far to lead the menu
     assert [b.payload for b in far.reply.buttons] == ["residency", "usmle"]
+    assert far.reply.paragraphs[0] == "I can only help with careers in medicine and healthcare."
 
 
 def test_the_engine_keeps_nothing_of_what_users_wrote(mini_engine: Engine) -> None:

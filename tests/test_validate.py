@@ -103,15 +103,15 @@ def test_domain_words_must_be_a_list(mini_dir: Path) -> None:
     with (mini_dir / "texts.yaml").open("a", encoding="utf-8") as texts:
         texts.write("domain_words: nursing\n")
     assert problems_of(mini_dir) == [
-        f"{mini_dir}/texts.yaml:28: `domain_words` should be a list — write one `- item` per line, or `[a, b]`"
+        f"{mini_dir}/texts.yaml:29: `domain_words` should be a list — write one `- item` per line, or `[a, b]`"
     ]
 
 
 def test_emoji_entries_must_be_emoji_listed_once(mini_dir: Path) -> None:
     edit(mini_dir / "texts.yaml", "  hello: [👋]\n", "  hello: [👋, hi]\n  wave: ['👋🏽']\n")
     assert problems_of(mini_dir) == [
-        f"{mini_dir}/texts.yaml:21: `hi` is not an emoji — list emoji only; put words under `synonyms`",
-        f"{mini_dir}/texts.yaml:22: emoji `👋🏽` is listed twice (first at {mini_dir}/texts.yaml:21) — keep one",
+        f"{mini_dir}/texts.yaml:22: `hi` is not an emoji — list emoji only; put words under `synonyms`",
+        f"{mini_dir}/texts.yaml:23: emoji `👋🏽` is listed twice (first at {mini_dir}/texts.yaml:22) — keep one",
     ]
 
 
@@ -225,8 +225,8 @@ def test_a_repeated_out_of_scope_phrase_is_reported_at_its_second_line(mini_dir:
     with (mini_dir / "texts.yaml").open("a", encoding="utf-8") as texts:
         texts.write("  - How do I become an architect?\n")
     assert problems_of(mini_dir) == [
-        f"{mini_dir}/texts.yaml:28: example `How do I become an architect?` is listed twice "
-        f"(first at {mini_dir}/texts.yaml:26) — remove one",
+        f"{mini_dir}/texts.yaml:29: example `How do I become an architect?` is listed twice "
+        f"(first at {mini_dir}/texts.yaml:27) — remove one",
     ]
 
 
