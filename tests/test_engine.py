@@ -17,6 +17,7 @@ from bot.loader import load_knowledge
 from bot.matcher import OUT_OF_SCOPE, Action, Choice, Evidence, Matcher, Thresholds, decide
 from bot.safety import compiled
 from tests.conftest import REPO, strings_reachable_from
+from tests.test_validate import edit
 
 RESIDENCY_TIPS = (
     "Ask current residents about their call schedule.",
@@ -60,9 +61,7 @@ def test_more_tips_shows_the_next_tips_not_the_same_ones(mini_engine: Engine) ->
 
 def test_a_topics_note_ends_every_page_of_its_tips(mini_dir: Path) -> None:
     note = "If stress turns into thoughts of harming yourself, call or text 988 now."
-    path = mini_dir / "intents.yaml"
-    with_note = path.read_text().replace("    follow_ups: [usmle]\n", f"    follow_ups: [usmle]\n    note: {note}\n", 1)
-    path.write_text(with_note)
+    edit(mini_dir / "intents.yaml", "    follow_ups: [usmle]\n", f"    follow_ups: [usmle]\n    note: {note}\n")
     engine = Engine(load_knowledge(mini_dir))
     first = engine.handle_text("what is residency like")
     more = engine.handle_button("more:residency", first.session)
