@@ -189,7 +189,12 @@ class Matcher:
         self._correct = lru_cache(maxsize=8192)(self._correct_word)
         variants = frozenset(v for v in kb.synonyms if v.isalpha())  # "wanna", "kms": one word each
         real = self._known | variants
-        self._respell = Respeller(real | STOPWORDS | self._safety.words, real, self.prepare.expand)
+        # A word that one phrase alone uses may be its writer's typo, kept as people type ("teaching a pateint"):
+        # the safety check's second look still reads it as the word other phrases use ("patient"), so that a
+        # guard word misspelt the same way in a message still stands. Words the patterns spell are not doubted.
+        uses = Counter(w for words in content.values() for w in words)
+        lone = frozenset(w for w, n in uses.items() if n == 1) - self._safety.words - variants
+        self._respell = Respeller(real | STOPWORDS | self._safety.words, real, self.prepare.expand, lone)
         self._audience_of = {self.prepare(p): tag for p, tag in kb.audiences.items()}
         alternation = "|".join(re.escape(p) for p in sorted(self._audience_of, key=len, reverse=True) if p)
         self._self_description = (

@@ -40,11 +40,19 @@ class Reading(NamedTuple):
 class Respeller:
     """Readings of prepared messages, from the words the knowledge knows."""
 
-    def __init__(self, known: frozenset[str], real: frozenset[str], expand: Callable[[str], str]) -> None:
+    def __init__(
+        self,
+        known: frozenset[str],
+        real: frozenset[str],
+        expand: Callable[[str], str],
+        lone: frozenset[str] = frozenset(),
+    ) -> None:
         """`known`: every word a reading may use; `real`: those of them that are words, not pieces of
-        patterns; `expand`: the synonym expansion a prepared message has had."""
+        patterns; `expand`: the synonym expansion a prepared message has had; `lone`: known words that one
+        phrase alone uses, which may be its writer's typo ("pateint")."""
         self._known = known
         self._real = real
+        self._lone = lone
         self._expand = expand
         self._readings = lru_cache(maxsize=8192)(self._word_readings)
 
@@ -84,10 +92,14 @@ class Respeller:
 
         A word only the patterns spell stays as it is although it may be a typo the patterns list ("wana"):
         read as its real neighbours, a guard's word would be lost too ("workers comp" read as "come")."""
-        if len(word) < MIN_LENGTH or word in self._known or not word.isalpha() or word in common_words():
+        if len(word) < MIN_LENGTH or (word in self._known and word not in self._lone):
+            return (word,)
+        if not word.isalpha() or word in common_words():  # the common words load at the first word unknown
             return (word,)
         near = {w for form in _with_one_deleted(word) for w in self._by_deletion.get(form, ())}
         near = {w for w in near if OSA.distance(word, w, score_cutoff=1) <= 1}
+        if word in self._known:  # a lone word is read as the words more phrases use, if one is an edit away
+            near = {w for w in near if w != word and w not in self._lone}
         return tuple(sorted(near, key=lambda w: (-min(len(w) - len(word), 1), w))) or (word,)
 
 

@@ -191,6 +191,20 @@ def test_a_misspelt_guard_word_still_keeps_a_career_question_out(shipped_engine:
     assert shipped_engine.route(text).intent not in ("crisis", "medical_advice")
 
 
+def test_a_guard_word_misspelt_as_one_example_misspells_it_still_guards(mini_dir: Path) -> None:
+    """Examples keep their writers' typos. "pateint" in one of them must not turn the guard word "patient",
+    misspelt the same way in a message, into an unknown word that the crisis pattern then reads past."""
+    intents = mini_dir / "intents.yaml"
+    edit(intents, r"patterns: ['\bkill myself\b'", r"patterns: ['^(?!.*\bpatients?\b).*\bsuicide\b', '\bkill myself\b'")
+    examples = "      - long hours as a resident\n"
+    typo = "      - explaining a pateint s discharge on my first night as a resident\n"
+    edit(intents, examples, examples + "      - my first patient as a resident\n      - patient handover tips\n" + typo)
+    engine = Engine(load_knowledge(mini_dir))
+    assert engine.route("i keep thinking about suicide").intent == "crisis"
+    for patient in ("patient", "pateint"):
+        assert engine.route(f"a resident coping with the suicide of a {patient}").intent != "crisis"
+
+
 @pytest.mark.parametrize("text", ["i dont wnna live like this", "im gonan jump tonight"])
 def test_a_misspelt_slang_word_is_put_right_to_the_slang_and_read_as_its_synonym(
     shipped_engine: Engine, text: str
