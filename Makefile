@@ -21,7 +21,7 @@ test: $(STAMP)
 	$(BIN)/python -m bot validate
 	$(BIN)/python -m pytest
 	$(BIN)/python -m bot eval --split dev --min-answered 0.97 --max-wrong 0.01 --min-rejection 0.97 --min-safety 1.0
-	$(BIN)/python -m bot eval --split test --min-answered 0.95 --max-wrong 0.02 --min-rejection 0.96 --min-safety 1.0 --max-false-alarms 1
+	$(BIN)/python -m bot eval --split test --min-answered 0.95 --max-wrong 0.02 --min-rejection 0.96 --min-safety 1.0
 	$(BIN)/python -m bot eval tests/data/safety_check.yaml --split all --min-safety 0.9 --max-false-alarms 5
 	$(BIN)/python -m bot eval tests/data/safety_check_2.yaml --split test --min-safety 0.88 --max-false-alarms 10
 	$(BIN)/python -m bot eval-tips --split test --min-first 0.5
