@@ -2,7 +2,9 @@
 
 A word of four or more letters that is neither a known word (a phrase's word, a stopword, a word the
 patterns spell or a synonym's variant) nor a common English word ("noise" must not become "noose") is read
-as each known word one edit away, a swap of two letters counting as one (OSA distance). A variant put right
+as each known word one edit away, a swap of two letters counting as one (OSA distance). So is a known word
+that one phrase alone uses (it may be that phrase's typo, "pateint"), as the known words one edit away that
+more phrases use. A variant put right
 is expanded as the knowledge's synonyms say ("wana" reads as "wanna", which is "want to").
 Most typos are one edit; allowing two turned "quizzing on ssris" into "quitting on ssris". The topics'
 correction (`Matcher`'s CORRECTION_CUTOFF) cannot reach "want" from "wnat": its similarity counts a swap as
@@ -94,7 +96,7 @@ class Respeller:
         read as its real neighbours, a guard's word would be lost too ("workers comp" read as "come")."""
         if len(word) < MIN_LENGTH or (word in self._known and word not in self._lone):
             return (word,)
-        if not word.isalpha() or word in common_words():  # the common words load at the first word unknown
+        if not word.isalpha() or word in common_words():  # the common words load at the first word not known, or lone
             return (word,)
         near = {w for form in _with_one_deleted(word) for w in self._by_deletion.get(form, ())}
         near = {w for w in near if OSA.distance(word, w, score_cutoff=1) <= 1}

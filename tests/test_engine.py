@@ -192,8 +192,8 @@ def test_a_misspelt_guard_word_still_keeps_a_career_question_out(shipped_engine:
 
 
 def test_a_guard_word_misspelt_as_one_example_misspells_it_still_guards(mini_dir: Path) -> None:
-    """Examples keep their writers' typos. "pateint" in one of them must not turn the guard word "patient",
-    misspelt the same way in a message, into an unknown word that the crisis pattern then reads past."""
+    """Examples keep their writers' typos. "pateint" in one of them must not make it a word never put right:
+    a message that misspells the guard word "patient" the same way would then get the crisis reply."""
     intents = mini_dir / "intents.yaml"
     edit(intents, r"patterns: ['\bkill myself\b'", r"patterns: ['^(?!.*\bpatients?\b).*\bsuicide\b', '\bkill myself\b'")
     examples = "      - long hours as a resident\n"
