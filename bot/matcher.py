@@ -247,7 +247,7 @@ class Matcher:
         a misspelt guard word does not stand: the message's likeliest reading with its misspelt words put
         right does not match "suicide prevension training", as a guard keeps "prevention" out."""
         found = self._safety.match(normalized)
-        readings = self._respell(normalized)  # none when every word is known; made one at a time
+        readings = self._respell(normalized)  # none when every word is known, none lone; made one at a time
         if found is None:
             return next(filter(None, (self._safety.match(r.text) for r in readings)), None)
         # The likeliest reading that puts the misspelt words right to real words decides: "pateint" is

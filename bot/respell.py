@@ -4,8 +4,8 @@ A word of four or more letters that is neither a known word (a phrase's word, a 
 patterns spell or a synonym's variant) nor a common English word ("noise" must not become "noose") is read
 as each known word one edit away, a swap of two letters counting as one (OSA distance). So is a known word
 that one phrase alone uses (it may be that phrase's typo, "pateint"), as the known words one edit away that
-more phrases use. A variant put right
-is expanded as the knowledge's synonyms say ("wana" reads as "wanna", which is "want to").
+more phrases use. A variant put right is expanded as the knowledge's synonyms say ("wana" reads as "wanna",
+which is "want to").
 Most typos are one edit; allowing two turned "quizzing on ssris" into "quitting on ssris". The topics'
 correction (`Matcher`'s CORRECTION_CUTOFF) cannot reach "want" from "wnat": its similarity counts a swap as
 two. Every reading is tried, as "wnat" is "want" as likely as "what" (safety favours recall), longer words
